@@ -1,0 +1,35 @@
+/* acct.h: teams, users and team memberships with their roles, as rows in the store.
+ * Checking who may do what with a role is auth.c's job; this module only records it. */
+#ifndef BERTH_ACCT_H
+#define BERTH_ACCT_H
+
+#include "berth.h"
+#include "err.h"
+#include "store.h"
+#include "uuid.h"
+
+/* Ordered: a higher role may do everything a lower one may. */
+enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_MEMBER, ROLE_ADMIN, ROLE_OWNER };
+
+const char *role_name(enum role r);
+/* ROLE_NONE for anything but owner, admin, member, viewer. */
+enum role role_parse(const char *s);
+
+/* Creates a team; 409 when the name is taken. */
+int acct_team_add(struct store *s, const char *name, char id[UUID_STR_LEN + 1],
+		  struct berr *e) B_MUST_CHECK;
+int acct_team_find(struct store *s, const char *name, char id[UUID_STR_LEN + 1],
+		   struct berr *e) B_MUST_CHECK;
+/* Creates a user; password may be NULL (no password login). 409 when the email is taken. */
+int acct_user_add(struct store *s, const char *email, const char *password,
+		  char id[UUID_STR_LEN + 1], struct berr *e) B_MUST_CHECK;
+int acct_user_find(struct store *s, const char *email, char id[UUID_STR_LEN + 1],
+		   struct berr *e) B_MUST_CHECK;
+/* Adds user to team with role; a team's owner is unique (409 for a second one). */
+int acct_member_add(struct store *s, const char *team_id, const char *user_id, enum role role,
+		    struct berr *e) B_MUST_CHECK;
+/* *role is ROLE_NONE when the user is not a member (not an error). */
+int acct_member_role(struct store *s, const char *team_id, const char *user_id,
+		     enum role *role, struct berr *e) B_MUST_CHECK;
+
+#endif

@@ -1,0 +1,262 @@
+#include "berth.h"
+#include "http.h"
+#include "crypto.h"
+#include "json.h"
+#include "log.h"
+#include "uuid.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HTTP_HEAD_MAX 4096
+#define HTTP_READ_CHUNK 65536
+
+static const struct {
+	int status;
+	const char *reason;
+} reasons[] = {
+	{200, "OK"}, {201, "Created"}, {204, "No Content"}, {400, "Bad Request"},
+	{401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
+	{405, "Method Not Allowed"}, {409, "Conflict"}, {411, "Length Required"},
+	{413, "Content Too Large"}, {415, "Unsupported Media Type"}, {429, "Too Many Requests"},
+	{500, "Internal Server Error"}, {502, "Bad Gateway"}, {503, "Service Unavailable"},
+	{504, "Gateway Timeout"},
+};
+
+const char *http_reason(int status)
+{
+	for (size_t i = 0; i < B_ARRAY_LEN(reasons); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "Unknown";
+}
+
+const char *http_param(const struct http_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgx->envp);
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+	char key[128] = "HTTP_";
+	size_t i;
+
+	for (i = 0; name[i] && i + 6 < sizeof(key); i++)
+		key[5 + i] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+	key[5 + i] = '\0';
+	if (strcmp(key, "HTTP_CONTENT_TYPE") == 0)
+		return http_param(r, "CONTENT_TYPE");
+	return http_param(r, key);
+}
+
+/* A caller's X-Request-ID is echoed only when it is short and plain; otherwise a new id. */
+static void http_request_id(struct http_req *r)
+{
+	const char *id = http_header(r, "X-Request-ID");
+	size_t n = id ? strlen(id) : 0;
+	bool ok = n > 0 && n <= REQUEST_ID_MAX;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)id[i]) || strchr("._:-", id[i]);
+	if (ok)
+		memcpy(r->request_id, id, n + 1);
+	else
+		uuid_v7(r->request_id);
+}
+
+void http_respond(struct http_req *r, int status, const char *content_type, const char *body,
+		  size_t len, const char *extra_headers)
+{
+	char head[HTTP_HEAD_MAX];
+	int n;
+
+	if (r->responded) {
+		log_error("%s: second response (%d) dropped", r->request_id, status);
+		return;
+	}
+	r->responded = true;
+	n = snprintf(head, sizeof(head),
+		     "Status: %d %s\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n"
+		     "Content-Length: %zu\r\n%s%s%s%s\r\n",
+		     status, http_reason(status), r->request_id, len,
+		     content_type ? "Content-Type: " : "", content_type ? content_type : "",
+		     content_type ? "\r\n" : "", extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		log_error("%s: response head too long", r->request_id);
+		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
+			     "Content-Length: 0\r\n\r\n");
+		len = 0;
+	}
+	FCGX_PutStr(head, n, r->fcgx->out);
+	if (len)
+		FCGX_PutStr(body, (int)len, r->fcgx->out);
+}
+
+void http_respond_json(struct http_req *r, int status, const cJSON *body,
+		       const char *extra_headers)
+{
+	char *s = json_print(body);
+
+	http_respond(r, status, "application/json", s, strlen(s), extra_headers);
+	free(s);
+}
+
+void http_respond_error(struct http_req *r, const struct berr *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	int status = e->status ? e->status : 500;
+
+	cJSON_AddStringToObject(o, "error_message", e->message[0] ? e->message : http_reason(status));
+	cJSON_AddStringToObject(o, "error_code", e->code ? e->code : "internal_error");
+	if (e->field[0])
+		cJSON_AddStringToObject(o, "field", e->field);
+	cJSON_AddStringToObject(o, "request_id", r->request_id);
+	if (status >= 500)
+		log_error("%s %s %s: %d %s", r->request_id, r->method, r->path, status, e->message);
+	http_respond_json(r, status, o, r->allow);
+	cJSON_Delete(o);
+}
+
+void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, ...)
+{
+	struct berr e = {0};
+	va_list ap;
+
+	berr_set(&e, rc, field, "%s", "");
+	va_start(ap, fmt);
+	if (vsnprintf(e.message, sizeof(e.message), fmt, ap) < 0)
+		e.message[0] = '\0';
+	va_end(ap);
+	http_respond_error(r, &e);
+}
+
+static bool content_type_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (!ct || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static void cjson_free(void *p)
+{
+	cJSON_Delete(p);
+}
+
+int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
+{
+	const char *cl = http_param(r, "CONTENT_LENGTH");
+	unsigned long long len;
+	char *end, *body;
+	size_t got = 0;
+	int rc;
+
+	*out = NULL;
+	if (!content_type_json(http_header(r, "Content-Type")))
+		return berr_set(e, B_EMEDIA, "Content-Type", "Content-Type must be application/json");
+	errno = 0;
+	len = cl && *cl ? strtoull(cl, &end, 10) : 0;
+	if (errno || (cl && *cl && *end))
+		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a number");
+	if (len > max)
+		return berr_set(e, B_ETOOBIG, "", "the request body is larger than %zu bytes", max);
+	body = arena_alloc(r->arena, (size_t)len + 1);
+	while (got < len) {
+		size_t want = len - got > HTTP_READ_CHUNK ? HTTP_READ_CHUNK : len - got;
+		int n = FCGX_GetStr(body + got, (int)want, r->fcgx->in);
+
+		if (n <= 0)
+			return berr_set(e, B_EINVAL, "", "the request body ended early");
+		got += (size_t)n;
+	}
+	if ((rc = json_parse_object(body, got, out, e)))
+		return rc;
+	arena_defer(r->arena, cjson_free, *out);
+	return B_OK;
+}
+
+int http_auth(struct http_ctx *ctx, struct http_req *r, enum auth_scope scope,
+	      struct principal *p, struct berr *e)
+{
+	return auth_request(ctx->store, &ctx->app->keys, http_header(r, "Authorization"),
+			    http_header(r, "X-Team-ID"), scope, p, e);
+}
+
+static int app_init(struct app *app, struct berr *e)
+{
+	int rc;
+
+	if ((rc = config_load(&app->cfg, NULL, NULL, e)))
+		return rc;
+	log_init(app->prog, strcmp(app->cfg.log_format, "json") == 0,
+		 (enum log_level)log_level_parse(app->cfg.log_level), NULL);
+	if ((rc = crypto_init()))
+		return berr_set(e, rc, "", "libsodium failed to start");
+	return auth_keys_load(&app->keys, app->cfg.jwt_secret_file, app->cfg.jwt_issuer, e);
+}
+
+static void http_serve_one(struct http_ctx *ctx, FCGX_Request *f, http_handler h)
+{
+	struct http_req r = {0};
+	const char *uri, *q;
+
+	r.fcgx = f;
+	r.arena = &ctx->arena;
+	r.method = http_param(&r, "REQUEST_METHOD");
+	if (!r.method)
+		r.method = "GET";
+	uri = http_param(&r, "REQUEST_URI");
+	if (!uri)
+		uri = "/";
+	q = strchr(uri, '?');
+	r.path = q ? arena_strndup(r.arena, uri, (size_t)(q - uri)) : uri;
+	r.query = q ? q + 1 : "";
+	http_request_id(&r);
+	h(ctx, &r);
+	if (!r.responded)
+		http_fail(&r, B_EINTERNAL, NULL, "the handler gave no answer");
+	log_debug("%s %s %s", r.request_id, r.method, r.path);
+}
+
+int http_main(const char *prog, const char *usage, int argc, char **argv, http_handler h)
+{
+	static struct app app;
+	struct http_ctx ctx = {0};
+	struct berr e = {0};
+	FCGX_Request f;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: %s\n\n%s\n\nA FastCGI responder: lighttpd (or any FastCGI server) spawns it.\n"
+		       "Settings come from BERTH_CONFIG or $BERTH_VAR/berth.conf and BERTH_* variables.\n",
+		       prog, usage);
+		return 0;
+	}
+	app.prog = prog;
+	if (app_init(&app, &e) || store_open(app.cfg.db, &ctx.store, &e) ||
+	    store_migrate(ctx.store, &e)) {
+		fprintf(stderr, "%s: %s\n", prog, e.message);
+		return 1;
+	}
+	ctx.app = &app;
+	arena_init(&ctx.arena);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
+		fprintf(stderr, "%s: cannot start FastCGI (run me under lighttpd)\n", prog);
+		return 1;
+	}
+	while (FCGX_Accept_r(&f) >= 0) {
+		http_serve_one(&ctx, &f, h);
+		FCGX_Finish_r(&f);
+		arena_reset(&ctx.arena);
+	}
+	store_close(ctx.store);
+	return 0;
+}

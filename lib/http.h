@@ -1,0 +1,75 @@
+/* http.h: the FastCGI side of a berth program: the accept loop with its per-thread context,
+ * request parameters and headers, a bounded JSON body read, responses, the API.md error
+ * envelope and X-Request-ID. Routing and business rules belong to the programs and lib/. */
+#ifndef BERTH_HTTP_H
+#define BERTH_HTTP_H
+
+#include "berth.h"
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "err.h"
+#include "berth_limits.h"
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+
+/* What a program has once per process. */
+struct app {
+	const char *prog;
+	struct config cfg;
+	struct auth_keys keys;
+};
+
+/* What a request handler gets: the process's app and its own thread's store and arena. */
+struct http_ctx {
+	struct app *app;
+	struct store *store;
+	struct arena arena;
+};
+
+struct http_req {
+	FCGX_Request *fcgx;
+	struct arena *arena;
+	const char *method;
+	const char *path;  /* REQUEST_URI up to '?', undecoded */
+	const char *query; /* after '?', "" when none */
+	char request_id[REQUEST_ID_MAX + 1];
+	const char *allow; /* "Allow: ...\r\n" sent with an error response, e.g. on 405 */
+	bool responded;
+};
+
+typedef void (*http_handler)(struct http_ctx *ctx, struct http_req *req);
+
+/* The whole life of a FastCGI program: --help, configuration, store, then serve requests
+ * with h until lighttpd stops it. Returns the process exit status. */
+int http_main(const char *prog, const char *usage, int argc, char **argv, http_handler h);
+
+/* A FastCGI parameter ("REQUEST_METHOD") or NULL. */
+const char *http_param(const struct http_req *r, const char *name);
+/* A request header by its HTTP name ("X-Team-ID") or NULL. */
+const char *http_header(const struct http_req *r, const char *name);
+
+/* Reads the body as a JSON object: 415 unless Content-Type is application/json, 413 past max
+ * (before reading a byte when Content-Length says so), 400 for bad JSON. *out is freed when
+ * the request's arena is reset. */
+int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e) B_MUST_CHECK;
+
+/* extra_headers: "Name: value\r\n" lines or NULL. */
+void http_respond(struct http_req *r, int status, const char *content_type, const char *body,
+		  size_t len, const char *extra_headers);
+void http_respond_json(struct http_req *r, int status, const cJSON *body,
+		       const char *extra_headers);
+/* The API.md section 2 envelope for e. */
+void http_respond_error(struct http_req *r, const struct berr *e);
+/* Shorthand: fills a record and responds with it. */
+void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, ...) B_PRINTF(4, 5);
+
+/* Authenticates r for scope with the app's keys and the thread's store. */
+int http_auth(struct http_ctx *ctx, struct http_req *r, enum auth_scope scope,
+	      struct principal *p, struct berr *e) B_MUST_CHECK;
+
+const char *http_reason(int status);
+
+#endif
