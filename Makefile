@@ -29,6 +29,7 @@ CGI_BIN  := $(CGI_SRC:cgi-bin/%.c=$(BUILD)/cgi-bin/%)
 TOOL_BIN := $(BUILD)/bin/berthctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(BUILD)/tests/integration/integration
+HARNESS_BIN := $(BUILD)/tests/harness/socket-exec
 ALL_BIN  := $(CGI_BIN) $(TOOL_BIN)
 
 Q := @
@@ -78,6 +79,11 @@ $(INTEG_BIN): $(INTEG_SRC:%.c=$(BUILD)/obj/%.o) $(LIBBERTH)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/harness/%: tests/harness/%.c
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- packages: each target installs what it needs (tools/deps.sh holds the list) ----
@@ -87,13 +93,13 @@ deps-%:
 # ---- tests ----
 # Criterion prints its summary on stderr; keep 2>&1 wherever this output is collected.
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(HARNESS_BIN)
 	$(Q)$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BIN)
 	$(Q)tools/test-unit.sh $(UNIT_BIN)
 
-integration: $(ALL_BIN) $(INTEG_BIN)
+integration: $(ALL_BIN) $(INTEG_BIN) $(HARNESS_BIN)
 	$(Q)BERTH_BUILD=$(abspath $(BUILD)) tests/integration/run.sh $(INTEG_BIN)
 
 # ---- make run: a working platform on its embedded defaults ----
@@ -117,7 +123,7 @@ lint: deps-lint
 asan: deps-asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
-		all build/asan/tests/integration/integration \
+		all build/asan/tests/integration/integration build/asan/tests/harness/socket-exec \
 		$(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
 	$(Q)BERTH_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \

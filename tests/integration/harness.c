@@ -1,0 +1,304 @@
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+
+	cr_assert(v && *v, "%s is not set: run integration tests through tests/integration/run.sh",
+		  name);
+	return v;
+}
+
+static int h_vctl(char *out, size_t outlen, const char *arg, va_list ap)
+{
+	const char *argv[32];
+	int n = 0, fds[2], status;
+	size_t got = 0;
+	pid_t pid;
+
+	argv[n++] = env_or_die("BERTH_TEST_CTL");
+	argv[n++] = "--var";
+	argv[n++] = env_or_die("BERTH_VAR");
+	for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	argv[n] = NULL;
+	cr_assert(pipe(fds) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		char tmp[512];
+		ssize_t r = read(fds[0], tmp, sizeof(tmp));
+
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r && out && got + 1 < outlen; i++)
+			out[got++] = tmp[i];
+	}
+	close(fds[0]);
+	if (out) {
+		out[got] = '\0';
+		while (got && (out[got - 1] == '\n' || out[got - 1] == ' '))
+			out[--got] = '\0';
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int h_ctl(char *out, size_t outlen, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = h_vctl(out, outlen, arg, ap);
+	va_end(ap);
+	return rc;
+}
+
+void h_ctl_ok(char *out, size_t outlen, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = h_vctl(out, outlen, arg, ap);
+	va_end(ap);
+	cr_assert(eq(int, rc, 0), "berthctl %s ... exited %d", arg, rc);
+}
+
+void h_unique(char *out, size_t n, const char *prefix)
+{
+	static unsigned counter;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, n, "%s%ld%09ld%d%u", prefix, (long)ts.tv_sec, ts.tv_nsec, (int)getpid(),
+		 counter++);
+}
+
+static void h_user(const char *team, const char *role, char *email, char *tok)
+{
+	char id[H_ID + 8], local[96];
+
+	h_unique(local, sizeof(local), role);
+	snprintf(email, 128, "%s@example.test", local);
+	h_ctl_ok(id, sizeof(id), "user", "add", email, "--password", "correct horse", NULL);
+	h_ctl_ok(NULL, 0, "member", "add", team, email, role, NULL);
+	h_ctl_ok(tok, H_TOKEN, "token", email, NULL);
+}
+
+void h_tenant_new(struct h_tenant *t)
+{
+	char name[96];
+
+	memset(t, 0, sizeof(*t));
+	h_unique(name, sizeof(name), "team-");
+	h_ctl_ok(t->team, sizeof(t->team), "team", "add", name, NULL);
+	h_user(t->team, "owner", t->owner_email, t->owner_tok);
+	h_user(t->team, "admin", t->admin_email, t->admin_tok);
+	h_user(t->team, "member", t->member_email, t->member_tok);
+	h_user(t->team, "viewer", t->viewer_email, t->viewer_tok);
+	h_ctl_ok(t->sk, sizeof(t->sk), "credential", "add", t->team, "integration", "ci", NULL);
+	h_ctl_ok(t->ak, sizeof(t->ak), "credential", "add", t->team, "agent", "gpu", NULL);
+	h_ctl_ok(t->dk_member, sizeof(t->dk_member), "credential", "add", t->team, "device",
+		 "laptop", "--user", t->member_email, NULL);
+	h_ctl_ok(t->dk_viewer, sizeof(t->dk_viewer), "credential", "add", t->team, "device",
+		 "tablet", "--user", t->viewer_email, NULL);
+}
+
+struct h_sink {
+	char *p;
+	size_t len;
+};
+
+static size_t h_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct h_sink *s = arg;
+	char *p = realloc(s->p, s->len + size * n + 1);
+
+	cr_assert(p != NULL);
+	memcpy(p + s->len, data, size * n);
+	s->len += size * n;
+	p[s->len] = '\0';
+	s->p = p;
+	return size * n;
+}
+
+void h_request(struct h_resp *r, const char *method, const char *path,
+	       const char *const *headers, const char *body, size_t len)
+{
+	struct h_sink b = {0}, h = {0};
+	struct curl_slist *list = NULL;
+	char url[4096];
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	cr_assert(c != NULL);
+	snprintf(url, sizeof(url), "%s%s", env_or_die("BERTH_TEST_URL"), path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	list = curl_slist_append(list, "Expect:");
+	for (size_t i = 0; headers && headers[i]; i++)
+		list = curl_slist_append(list, headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, h_write);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	rc = curl_easy_perform(c);
+	cr_assert(eq(int, rc, CURLE_OK), "%s %s: %s", method, path, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	r->body = b.p ? b.p : calloc(1, 1);
+	r->len = b.len;
+	r->headers = h.p ? h.p : calloc(1, 1);
+	r->json = cJSON_Parse(r->body);
+}
+
+void h_resp_free(struct h_resp *r)
+{
+	cJSON_Delete(r->json);
+	free(r->body);
+	free(r->headers);
+	memset(r, 0, sizeof(*r));
+}
+
+bool h_header(const struct h_resp *r, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+
+	for (const char *line = r->headers; line && *line;) {
+		const char *end = strstr(line, "\r\n");
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+
+		if (ll > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+			const char *v = line + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(ll - (size_t)(v - line)), v);
+			return true;
+		}
+		line = end ? end + 2 : NULL;
+	}
+	return false;
+}
+
+void h_assert_error(const struct h_resp *r, long status, const char *code, const char *field)
+{
+	const cJSON *m, *c, *f, *id;
+
+	cr_assert(eq(long, r->status, status), "expected status %ld, got %ld: %s", status,
+		  r->status, r->body);
+	cr_assert(r->json != NULL, "error body is not JSON: %s", r->body);
+	m = cJSON_GetObjectItem(r->json, "error_message");
+	c = cJSON_GetObjectItem(r->json, "error_code");
+	f = cJSON_GetObjectItem(r->json, "field");
+	id = cJSON_GetObjectItem(r->json, "request_id");
+	cr_assert(cJSON_IsString(m) && *m->valuestring, "no error_message: %s", r->body);
+	cr_assert(cJSON_IsString(id) && *id->valuestring, "no request_id: %s", r->body);
+	cr_assert(cJSON_IsString(c), "no error_code: %s", r->body);
+	cr_assert(eq(str, c->valuestring, (char *)code), "body: %s", r->body);
+	if (field) {
+		cr_assert(cJSON_IsString(f), "no field in %s", r->body);
+		cr_assert(eq(str, f->valuestring, (char *)field), "body: %s", r->body);
+	}
+}
+
+void h_create(struct h_resp *r, const char *cred, const char *team, const char *json)
+{
+	char auth[H_TOKEN + 32], tid[H_ID + 16];
+	const char *headers[4] = {auth, "Content-Type: application/json", NULL, NULL};
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cred);
+	if (team) {
+		snprintf(tid, sizeof(tid), "X-Team-ID: %s", team);
+		headers[2] = tid;
+	}
+	h_request(r, "POST", "/api/v1/containers", headers, json, strlen(json));
+}
+
+static sqlite3 *h_db(void)
+{
+	char path[4096];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/berth.db", env_or_die("BERTH_VAR"));
+	cr_assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+long h_db_count(const char *sql, const char *param)
+{
+	sqlite3 *db = h_db();
+	sqlite3_stmt *st;
+	long n = -1;
+
+	cr_assert(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+void h_db_text(const char *sql, const char *param, char *out, size_t n)
+{
+	sqlite3 *db = h_db();
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	cr_assert(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+void h_db_exec(const char *sql, const char *param)
+{
+	sqlite3 *db = h_db();
+	sqlite3_stmt *st;
+
+	cr_assert(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	cr_assert(eq(int, sqlite3_step(st), SQLITE_DONE), "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}

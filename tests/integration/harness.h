@@ -1,0 +1,62 @@
+/* harness.h: what integration tests share: HTTP calls to the lighttpd that run.sh started
+ * (BERTH_TEST_URL), berthctl runs against its state directory (BERTH_VAR), and tenants made
+ * of fresh teams, users of each role and their credentials. */
+#ifndef BERTH_HARNESS_H
+#define BERTH_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#define H_ID 37
+#define H_KEY 64
+#define H_TOKEN 1024
+
+struct h_resp {
+	long status;
+	char *body;        /* NUL-terminated */
+	size_t len;
+	char *headers;     /* raw response header block */
+	cJSON *json;       /* body parsed, or NULL */
+};
+
+/* One team with a user of each role, their tokens and keys. */
+struct h_tenant {
+	char team[H_ID];
+	char owner_email[128], admin_email[128], member_email[128], viewer_email[128];
+	char owner_tok[H_TOKEN], admin_tok[H_TOKEN], member_tok[H_TOKEN], viewer_tok[H_TOKEN];
+	char sk[H_KEY];       /* integration */
+	char ak[H_KEY];       /* agent */
+	char dk_member[H_KEY], dk_viewer[H_KEY];
+};
+
+/* Runs berthctl with args (NULL-terminated); stdout (trimmed) into out. Returns exit status. */
+int h_ctl(char *out, size_t outlen, const char *arg, ...);
+/* Like h_ctl but fails the test unless berthctl exits 0. */
+void h_ctl_ok(char *out, size_t outlen, const char *arg, ...);
+
+/* A unique lowercase name with the given prefix (for teams, emails, slugs). */
+void h_unique(char *out, size_t n, const char *prefix);
+void h_tenant_new(struct h_tenant *t);
+
+/* method, path under BERTH_TEST_URL, extra header lines (NULL-terminated array or NULL),
+ * body (may be NULL) of len bytes. */
+void h_request(struct h_resp *r, const char *method, const char *path,
+	       const char *const *headers, const char *body, size_t len);
+void h_resp_free(struct h_resp *r);
+/* A response header's value (case-insensitive name) copied into out; false when absent. */
+bool h_header(const struct h_resp *r, const char *name, char *out, size_t n);
+/* Asserts the API.md section 2 envelope with this status, error_code and (if not NULL) field. */
+void h_assert_error(const struct h_resp *r, long status, const char *code, const char *field);
+
+/* POST /api/v1/containers with "Authorization: Bearer <cred>" and X-Team-ID team (if not NULL). */
+void h_create(struct h_resp *r, const char *cred, const char *team, const char *json);
+
+/* A single integer from the test database (SELECT ... with one text parameter or NULL). */
+long h_db_count(const char *sql, const char *param);
+/* The first column of the first row as text into out ("" when there is none). */
+void h_db_text(const char *sql, const char *param, char *out, size_t n);
+/* Runs one SQL statement with one text parameter against the test database. */
+void h_db_exec(const char *sql, const char *param);
+
+#endif

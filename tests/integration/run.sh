@@ -1,0 +1,75 @@
+#!/bin/bash
+# The integration harness: a fresh state directory, berthctl init, the development lighttpd
+# configuration derived from lighttpd.conf, lighttpd on a socket the harness bound itself,
+# then the Criterion suites over HTTP. Everything it started is stopped on exit, pass or fail;
+# the state directory is kept when a test failed (its path is printed).
+# usage: tests/integration/run.sh TEST_BINARY...   (BERTH_BUILD names the build directory)
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BERTH_BUILD:-$root/build}
+state=$(mktemp -d "${TMPDIR:-/tmp}/berth-it.XXXXXX")
+pids=()
+status=1
+
+# Each server runs in a session of its own (setsid): killing its process group also stops
+# the FastCGI programs it spawned, and nothing of a parallel run.
+teardown() {
+	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL -- "-$p" 2>/dev/null
+	done
+	if [ "${BERTH_SANITIZE:-0}" = 1 ] && ls "$state"/asan.* >/dev/null 2>&1; then
+		echo "FAILED: sanitizer reports from the server programs:"
+		cat "$state"/asan.*
+		status=1
+	fi
+	if [ $status -eq 0 ]; then rm -rf "$state"; else echo "integration: state kept in $state"; fi
+	exit $status
+}
+trap teardown EXIT
+trap 'exit 1' INT TERM
+
+export BERTH_VAR="$state/var"
+if [ "${BERTH_SANITIZE:-0}" = 1 ]; then
+	export ASAN_OPTIONS="log_path=$state/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$state/asan:print_stacktrace=1:halt_on_error=1"
+fi
+"$build/bin/berthctl" --var "$BERTH_VAR" init > "$state/init.txt" || { cat "$state/init.txt"; exit 1; }
+"$root/tools/devconf.sh" "$root/lighttpd.conf" "$BERTH_VAR/lighttpd.conf" "$root" "$build" \
+	"$BERTH_VAR" 127.0.0.1 1 socket-activation || exit 1
+
+setsid "$build/tests/harness/socket-exec" "$state/port" lighttpd -D -f "$BERTH_VAR/lighttpd.conf" \
+	> "$state/lighttpd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+	[ -s "$state/port" ] && curl -s -o /dev/null "http://127.0.0.1:$(cat "$state/port")/" && break
+	sleep 0.1
+done
+port=$(cat "$state/port" 2>/dev/null)
+if [ -z "$port" ] || ! curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+	echo "integration: lighttpd did not come up"; cat "$state/lighttpd.out" "$BERTH_VAR/log/lighttpd.log" 2>/dev/null
+	exit 1
+fi
+
+export BERTH_TEST_URL="http://127.0.0.1:$port" BERTH_TEST_CTL="$build/bin/berthctl"
+passed=0 failed=0 rc=0
+for t in "$@"; do
+	out=$("$t" --jobs 2 2>&1)
+	trc=$?
+	printf '%s\n' "$out"
+	syn=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -n 1)
+	passed=$((passed + $(printf '%s' "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')))
+	for n in $(printf '%s' "$syn" | sed -n 's/.*Failing: \([0-9]*\).*Crashing: \([0-9]*\).*/\1 \2/p'); do
+		failed=$((failed + n))
+	done
+	[ $trc -ne 0 ] || [ -z "$syn" ] && rc=1
+	if [ "${BERTH_SANITIZE:-0}" = 1 ] && printf '%s\n' "$out" | grep -q 'ERROR: LeakSanitizer'; then
+		echo "FAILED: $t leaks memory"; rc=1; failed=$((failed + 1))
+	fi
+done
+if grep -q 'ERROR\|AddressSanitizer' "$BERTH_VAR/log/lighttpd.log" 2>/dev/null && [ "${BERTH_SANITIZE:-0}" = 1 ]; then
+	rc=1
+fi
+echo "integration: $passed passed, $failed failed"
+status=$rc
