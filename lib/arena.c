@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK_SIZE (16 * 1024)
+#define ARENA_CHUNK_SIZE ((size_t)16 * 1024)
 #define ARENA_ALIGN 16
 
 struct arena_chunk {
@@ -44,17 +44,19 @@ void *arena_alloc(struct arena *a, size_t n)
 {
 	struct arena_chunk *c = a->chunks;
 	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	void *p;
 
 	if (need == 0)
 		need = ARENA_ALIGN;
 #ifdef BERTH_ASAN
+	(void)need;
 	c = chunk_new(n ? n : 1);
 	c->next = a->chunks;
 	a->chunks = c;
 	memset(c->data, 0, n);
 	return c->data;
 #else
+	void *p;
+
 	if (!c || c->size - c->used < need) {
 		if (need > ARENA_CHUNK_SIZE / 4) {
 			/* A big block gets a chunk of its own behind the current one, so the

@@ -4,7 +4,7 @@
 #define BERTH_LIMITS_H
 
 /* Request envelope */
-#define BODY_MAX (1024 * 1024)          /* JSON bodies of management endpoints: 413 above */
+#define BODY_MAX ((size_t)1024 * 1024)         /* JSON bodies of management endpoints: 413 above */
 #define REQUEST_ID_MAX 128              /* a caller's X-Request-ID longer than this is replaced */
 #define AUTH_HEADER_MAX 4096            /* Authorization header */
 
@@ -50,7 +50,7 @@
 
 /* Tokens */
 #define JWT_TTL_DEFAULT 3600            /* seconds an access token lives */
-#define JWT_TTL_MAX (30 * 24 * 3600)
+#define JWT_TTL_MAX (30L * 24 * 3600)
 #define JWT_LEEWAY 30                   /* seconds of clock skew forgiven on exp/nbf */
 #define JWT_SECRET_LEN 32               /* bytes of the HS256 key */
 

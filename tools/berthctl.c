@@ -208,7 +208,7 @@ static int cmd_credential_add(struct ctl *c, const char *team, const char *kind,
 	if (store_begin(c->store, &c->e))
 		return fail(c);
 	if (auth_credential_issue(c->store, (enum cred_kind)k, tid, email ? uid : NULL, name,
-				  days ? clock_now() + days * 86400 : 0, id, raw, &c->e) ||
+				  days ? clock_now() + (int64_t)days * 86400 : 0, id, raw, &c->e) ||
 	    audit_add(c->store, NULL, tid, "credential.create", "credential", id, NULL, NULL,
 		      &c->e) ||
 	    store_commit(c->store, &c->e)) {
