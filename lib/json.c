@@ -6,34 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* cJSON decodes \u0000 into a NUL that silently cuts the string. Overwrite every such escape
- * inside a string with bytes that are never valid UTF-8, so the string fails the UTF-8 check
- * and the error names its field. */
-static void json_mark_nul(char *s, size_t len)
+/* cJSON is lenient where the API must not be: it decodes \u0000 into a NUL that silently cuts
+ * the string, keeps raw NUL and control bytes inside strings, and skips any byte <= 0x20 as
+ * whitespace. Before parsing, overwrite each such byte (and each \u0000 escape) with 0xff,
+ * which is never valid UTF-8: inside a string the UTF-8 check then fails naming its field,
+ * outside one cJSON fails to parse. JSON whitespace stays: space, tab, CR, LF. */
+static void json_mark_invalid(char *s, size_t len)
 {
 	bool in_string = false;
 
 	for (size_t i = 0; i < len; i++) {
-		if (!in_string) {
-			if (s[i] == '"')
-				in_string = true;
-			continue;
-		}
-		if (s[i] == '"') {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 && (in_string || (c != ' ' && c != '\t' && c != '\r' && c != '\n'))) {
+			s[i] = (char)0xff;
+		} else if (!in_string) {
+			in_string = c == '"';
+		} else if (c == '"') {
 			in_string = false;
-		} else if (s[i] == '\\' && i + 1 < len) {
+		} else if (c == '\\' && i + 1 < len) {
 			if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0) {
 				memset(s + i, 0xff, 6);
 				i += 5;
-			} else {
+			} else if ((unsigned char)s[i + 1] >= 0x20) {
 				i++; /* skip the escaped character, \" and \\ included */
 			}
 		}
 	}
 }
 
-/* Invalid UTF-8 (NUL escapes included, see json_mark_nul) or an object with two members of
- * one name: each is an error naming where it is, as "env_config[2].env_value". */
+/* Invalid UTF-8 (NUL and control bytes included, see json_mark_invalid) or an object with two
+ * members of one name: each is an error naming where it is, as "env_config[2].env_value". */
 static int json_check_tree(const cJSON *item, const char *path, struct berr *e)
 {
 	char sub[ERR_FIELD_MAX];
@@ -73,12 +76,13 @@ int json_parse(char *body, size_t len, cJSON **out, struct berr *e)
 	*out = NULL;
 	if (len == 0)
 		return berr_set(e, B_EINVAL, "", "the request body is empty; a JSON object is expected");
-	json_mark_nul(body, len);
+	json_mark_invalid(body, len);
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (!root)
 		return berr_set(e, B_EINVAL, "", "the request body is not valid JSON (near byte %zu)",
 				end ? (size_t)(end - body) : 0);
-	while (end && (size_t)(end - body) < len && strchr(" \t\r\n", *end))
+	while (end && (size_t)(end - body) < len &&
+	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (end && (size_t)(end - body) < len) {
 		cJSON_Delete(root);
@@ -233,7 +237,8 @@ int json_get_int(const cJSON *obj, const char *name, bool required, long min, lo
 	d = item->valuedouble;
 	if (!isfinite(d) || d != floor(d))
 		return berr_set(e, B_EINVAL, name, "%s must be an integer", name);
-	if (d < (double)min || d > (double)max)
+	/* (double)LONG_MAX rounds up to 2^63: compare against 2^63 before any cast */
+	if (d >= 0x1p63 || d < -0x1p63 || (long)d < min || (long)d > max)
 		return berr_set(e, B_EINVAL, name, "%s must be between %ld and %ld", name, min, max);
 	*out = (long)d;
 	*present = true;

@@ -37,10 +37,13 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
-/* JSON string escaping; control characters become \u00XX so one event stays one line. */
-static void log_json_escape(struct buf *b, const char *s)
+/* JSON string escaping; control characters become \u00XX so one event stays one line. Stops
+ * early so that reserve bytes stay free for what closes the line: a cut message, but a line. */
+static void log_json_escape(struct buf *b, const char *s, size_t reserve)
 {
 	for (; *s; s++) {
+		if (b->len + 6 + reserve > b->max)
+			return; /* 6: the longest escape, \u00XX */
 		unsigned char c = (unsigned char)*s;
 		int rc;
 
@@ -74,9 +77,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (log_cfg.json) {
 		LOG_APPEND(buf_addf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"", ts,
 			       level_names[level]));
-		log_json_escape(&line, log_cfg.prog);
+		log_json_escape(&line, log_cfg.prog, 32);
 		LOG_APPEND(buf_addstr(&line, "\",\"msg\":\""));
-		log_json_escape(&line, buf_str(&msg));
+		log_json_escape(&line, buf_str(&msg), 3);
 		LOG_APPEND(buf_addstr(&line, "\"}\n"));
 	} else {
 		LOG_APPEND(buf_addf(&line, "%s %s %s: ", ts, level_names[level], log_cfg.prog));
