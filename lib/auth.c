@@ -86,8 +86,9 @@ out:
 	return B_OK;
 }
 
-int auth_jwt_verify(const struct auth_keys *k, const char *token, const char *typ,
-		    char user_id[UUID_STR_LEN + 1], struct berr *e)
+/* auth_jwt_verify, also copying the jti claim when jti is not NULL. */
+static int jwt_verify(const struct auth_keys *k, const char *token, const char *typ,
+		      char user_id[UUID_STR_LEN + 1], char jti[UUID_STR_LEN + 1], struct berr *e)
 {
 	int64_t now = clock_now();
 	jwt_t *j = NULL;
@@ -130,10 +131,29 @@ int auth_jwt_verify(const struct auth_keys *k, const char *token, const char *ty
 		goto out;
 	}
 	memcpy(user_id, s, UUID_STR_LEN + 1);
+	s = jti ? jwt_get_grant(j, "jti") : NULL;
+	if (jti && (!s || !uuid_valid(s))) {
+		berr_set(e, rc, "Authorization", "the token has no id");
+		goto out;
+	}
+	if (jti)
+		memcpy(jti, s, UUID_STR_LEN + 1);
 	rc = B_OK;
 out:
 	jwt_free(j);
 	return rc;
+}
+
+int auth_jwt_verify(const struct auth_keys *k, const char *token, const char *typ,
+		    char user_id[UUID_STR_LEN + 1], struct berr *e)
+{
+	return jwt_verify(k, token, typ, user_id, NULL, e);
+}
+
+int auth_jwt_verify_jti(const struct auth_keys *k, const char *token, const char *typ,
+			char user_id[UUID_STR_LEN + 1], char jti[UUID_STR_LEN + 1], struct berr *e)
+{
+	return jwt_verify(k, token, typ, user_id, jti, e);
 }
 
 int auth_credential_issue(struct store *s, enum cred_kind kind, const char *team_id,
@@ -289,18 +309,22 @@ static int auth_jwt_principal(struct store *s, const struct auth_keys *k, const 
 /* Whether scope accepts a principal of kind k; fills the 403 when it does not. */
 static int auth_scope_check(enum auth_scope scope, enum principal_kind k, struct berr *e)
 {
-	static const bool accepts[4][4] = {
+	static const bool accepts[6][4] = {
 		/* user, integration, device, agent */
 		[AUTH_MANAGEMENT] = {true, false, true, false},
 		[AUTH_RUNTIME] = {true, true, true, false},
 		[AUTH_MCP] = {false, true, false, false},
 		[AUTH_AGENT] = {false, false, false, true},
+		[AUTH_SESSION] = {true, false, false, false},
+		[AUTH_USER] = {true, false, true, false},
 	};
-	static const char *const why[4] = {
+	static const char *const why[6] = {
 		[AUTH_MANAGEMENT] = "management endpoints accept a user token or a device credential",
 		[AUTH_RUNTIME] = "runtime endpoints accept a user token, an integration or a device credential",
 		[AUTH_MCP] = "MCP accepts integration credentials (sk-) only",
 		[AUTH_AGENT] = "the agent tunnel accepts agent credentials (ak-) only",
+		[AUTH_SESSION] = "this endpoint accepts a user token (from /auth/login) only",
+		[AUTH_USER] = "this endpoint accepts a user token or a device credential",
 	};
 
 	if (accepts[scope][k])
@@ -325,10 +349,15 @@ int auth_request(struct store *s, const struct auth_keys *k, const char *authori
 	tok = authorization + 7;
 	while (*tok == ' ')
 		tok++;
-	if (strncmp(tok, "eyJ", 3) == 0)
+	if (strncmp(tok, "eyJ", 3) == 0 && scope == AUTH_USER) {
+		memset(p, 0, sizeof(*p));
+		p->kind = PRINCIPAL_USER;
+		rc = auth_jwt_verify(k, tok, "access", p->user_id, e);
+	} else if (strncmp(tok, "eyJ", 3) == 0) {
 		rc = auth_jwt_principal(s, k, tok, team_header, p, e);
-	else
+	} else {
 		rc = auth_credential_check(s, tok, p, e);
+	}
 	if (rc)
 		return rc;
 	if ((rc = auth_scope_check(scope, p->kind, e)))

@@ -21,6 +21,8 @@ enum auth_scope {
 	AUTH_RUNTIME,    /* JWT + X-Team-ID, sk-, dk- */
 	AUTH_MCP,        /* sk- */
 	AUTH_AGENT,      /* ak- (the tunnel) */
+	AUTH_SESSION,    /* JWT + X-Team-ID only: minting credentials needs a person */
+	AUTH_USER,       /* JWT or dk-, no team needed: the caller's own profile */
 };
 
 struct principal {
@@ -52,6 +54,10 @@ int auth_jwt_issue(const struct auth_keys *k, const char *user_id, const char *t
 /* Verifies signature, algorithm, iss, typ, exp and nbf; copies sub into user_id. */
 int auth_jwt_verify(const struct auth_keys *k, const char *token, const char *typ,
 		    char user_id[UUID_STR_LEN + 1], struct berr *e) B_MUST_CHECK;
+/* auth_jwt_verify that also copies the jti claim (a refresh token's row key); 401 without one. */
+int auth_jwt_verify_jti(const struct auth_keys *k, const char *token, const char *typ,
+			char user_id[UUID_STR_LEN + 1], char jti[UUID_STR_LEN + 1],
+			struct berr *e) B_MUST_CHECK;
 
 /* Issues a credential: raw gets the key to show once (KEY_MAX + 1 bytes). user_id is required
  * for device credentials and refused for others; expires_at 0 means never. */

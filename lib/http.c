@@ -191,6 +191,130 @@ int http_auth(struct http_ctx *ctx, struct http_req *r, enum auth_scope scope,
 			    http_header(r, "X-Team-ID"), scope, p, e);
 }
 
+int http_route(struct http_req *r, const char *prefix, const char **seg, int max)
+{
+	size_t n = strlen(prefix);
+	const char *p = r->path + n;
+	int count = 0;
+
+	if (strncmp(r->path, prefix, n) != 0 || (*p && *p != '/'))
+		return -1;
+	if (*p == '/')
+		p++;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 0 || count == max)
+			return -1;
+		seg[count++] = arena_strndup(r->arena, p, len);
+		p += len;
+		if (*p == '/') {
+			p++;
+			if (!*p)
+				break; /* one trailing slash is fine */
+		}
+	}
+	return count;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes s[0..n) into the arena ('+' is a space, as in forms). */
+static char *query_decode(struct arena *a, const char *s, size_t n)
+{
+	char *out = arena_alloc(a, n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = r->query; p && *p;) {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t kl = eq ? (size_t)(eq - p) : len;
+
+		if (kl == nl && strncmp(p, name, nl) == 0)
+			return eq ? query_decode(r->arena, eq + 1, len - kl - 1) : "";
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+void http_method_not_allowed(struct http_req *r, const char *allow)
+{
+	struct berr e = {0};
+
+	r->allow = arena_printf(r->arena, "Allow: %s\r\n", allow);
+	e.status = 405;
+	e.code = "method_not_allowed";
+	snprintf(e.message, sizeof(e.message), "%s is not allowed here; use %s", r->method, allow);
+	http_respond_error(r, &e);
+}
+
+void http_respond_empty(struct http_req *r, int status)
+{
+	http_respond(r, status, NULL, "", 0, NULL);
+}
+
+/* A whole decimal number in [min, max] from a query parameter; absent keeps *out. */
+static int query_long(struct http_req *r, const char *name, long min, long max, long *out,
+		      struct berr *e)
+{
+	const char *v = http_query(r, name);
+	char *end;
+	long n;
+
+	if (!v)
+		return B_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n < min || n > max)
+		return berr_set(e, B_EINVAL, name, "%s must be a whole number from %ld to %ld", name,
+				min, max);
+	*out = n;
+	return B_OK;
+}
+
+int http_page(struct http_req *r, struct page *pg, struct berr *e)
+{
+	int rc;
+
+	pg->current_page = 1;
+	pg->per_page = PAGE_SIZE_DEFAULT;
+	if ((rc = query_long(r, "current_page", 1, 1000000000L, &pg->current_page, e)))
+		return rc;
+	return query_long(r, "per_page", 1, PAGE_SIZE_MAX, &pg->per_page, e);
+}
+
+void http_page_meta(cJSON *obj, const struct page *pg, long total)
+{
+	cJSON *m = cJSON_AddObjectToObject(obj, "page_meta");
+
+	cJSON_AddNumberToObject(m, "current_page", (double)pg->current_page);
+	cJSON_AddNumberToObject(m, "per_page", (double)pg->per_page);
+	cJSON_AddNumberToObject(m, "total_count", (double)total);
+}
+
 static int app_init(struct app *app, struct berr *e)
 {
 	int rc;

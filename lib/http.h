@@ -72,4 +72,29 @@ int http_auth(struct http_ctx *ctx, struct http_req *r, enum auth_scope scope,
 
 const char *http_reason(int status);
 
+/* Splits the path after prefix into segments: "/api/v1/containers/ID/deploy" with prefix
+ * "/api/v1/containers" gives {"ID", "deploy"}. Returns the count (0 for the prefix itself,
+ * with or without a trailing '/'), or -1 when the path is not under prefix, has an empty
+ * segment, or more than max segments. Segments are arena strings, not percent-decoded. */
+int http_route(struct http_req *r, const char *prefix, const char **seg, int max);
+/* A query parameter, percent-decoded into the arena; NULL when absent. The first of
+ * repeated names wins. */
+const char *http_query(struct http_req *r, const char *name);
+/* 405 with an Allow header listing allow ("GET, POST"). */
+void http_method_not_allowed(struct http_req *r, const char *allow);
+/* A response without a body (204). */
+void http_respond_empty(struct http_req *r, int status);
+
+/* Pagination of API.md: current_page >= 1 (default 1), per_page 1..100 (default 20). */
+#define PAGE_SIZE_DEFAULT 20
+#define PAGE_SIZE_MAX 100
+struct page {
+	long current_page;
+	long per_page;
+};
+/* Reads current_page and per_page from the query string; 400 naming the parameter. */
+int http_page(struct http_req *r, struct page *pg, struct berr *e) B_MUST_CHECK;
+/* Adds "page_meta": {current_page, per_page, total_count} to obj. */
+void http_page_meta(cJSON *obj, const struct page *pg, long total);
+
 #endif

@@ -46,6 +46,12 @@ static int svc_string_rule(const cJSON *body, const char *name, bool required, s
 	return B_OK;
 }
 
+/* "" is how a service without an OpenAPI document is stored and read back. */
+static bool openapi_path_ok(const char *s)
+{
+	return !*s || valid_url_path(s);
+}
+
 static bool uuid_ok(const char *s)
 {
 	return uuid_valid(s);
@@ -70,9 +76,10 @@ static int svc_pairs(const cJSON *body, const char *name, size_t max, const char
 		snprintf(where, sizeof(where), "%s[%d].", name, i);
 		snprintf(f1, sizeof(f1), "%s%s", where, k1);
 		snprintf(f2, sizeof(f2), "%s%s", where, k2);
-		if (!cJSON_IsObject(item))
-			return berr_set(e, B_EINVAL, f1, "%s[%d] must be an object {%s, %s}", name, i,
-					k1, k2);
+		if (!cJSON_IsObject(item)) {
+			snprintf(f1, sizeof(f1), "%s[%d]", name, i);
+			return berr_set(e, B_EINVAL, f1, "%s must be an object {%s, %s}", f1, k1, k2);
+		}
 		if ((rc = json_only_keys(item, keys, where, e)) ||
 		    (rc = json_get_string(item, k1, f1, true, 1, vmax1, &v1, e)) ||
 		    (rc = json_get_string(item, k2, f2, true, ok2 ? 1 : 0, vmax2, &v2, e)))
@@ -190,7 +197,7 @@ static int svc_parse_strings(const cJSON *body, struct svc *v, struct berr *e)
 	    (rc = svc_string_rule(body, "health_path", false, HEALTH_PATH_MAX, valid_url_path,
 				  "must start with / and hold no spaces or control characters",
 				  &v->health_path, e)) ||
-	    (rc = svc_string_rule(body, "openapi_url", false, OPENAPI_URL_MAX, valid_url_path,
+	    (rc = svc_string_rule(body, "openapi_url", false, OPENAPI_URL_MAX, openapi_path_ok,
 				  "must be a path on the container starting with /, e.g. /openapi.json",
 				  &v->openapi_url, e)))
 		return rc;
@@ -238,7 +245,7 @@ void svc_free(struct svc *v)
 	v->env_config_json = v->volume_config_json = v->required_labels_json = NULL;
 }
 
-static int svc_check_vault(struct store *s, const struct svc *v, struct berr *e)
+int svc_check_vault(struct store *s, const struct svc *v, struct berr *e)
 {
 	static const char sql[] = "SELECT 1 FROM vault_secrets WHERE id = ? AND team_id = ?";
 	sqlite3_stmt *st;
@@ -301,4 +308,116 @@ int svc_insert(struct store *s, struct svc *v, struct berr *e)
 				"a service with service_slug %s exists already in this team",
 				v->service_slug);
 	return rc;
+}
+
+/* A JSON array column back as an array; a malformed value (never written by berth) as []. */
+static void add_json_column(cJSON *o, const char *name, const char *text)
+{
+	cJSON *a = cJSON_Parse(text);
+
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		a = cJSON_CreateArray();
+	}
+	cJSON_AddItemToObject(o, name, a);
+}
+
+static void add_text_or_null(cJSON *o, const char *name, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddStringToObject(o, name, store_col_text(st, col));
+}
+
+static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int col)
+{
+	char t[RFC3339_LEN + 1];
+
+	clock_rfc3339(sqlite3_column_int64(st, col), t);
+	cJSON_AddStringToObject(o, name, t);
+}
+
+cJSON *svc_from_row(sqlite3_stmt *st)
+{
+	static const char *const text_cols[] = {
+		"id", "service_slug", "display_name", "service_desc", "service_type",
+	};
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; i < B_ARRAY_LEN(text_cols); i++)
+		cJSON_AddStringToObject(o, text_cols[i], store_col_text(st, (int)i));
+	add_text_or_null(o, "docker_image", st, 5);
+	add_text_or_null(o, "external_url", st, 6);
+	add_text_or_null(o, "external_auth_credential_id", st, 7);
+	cJSON_AddNumberToObject(o, "exposed_port", sqlite3_column_int(st, 8));
+	cJSON_AddStringToObject(o, "health_path", store_col_text(st, 9));
+	add_json_column(o, "env_config", store_col_text(st, 10));
+	add_json_column(o, "volume_config", store_col_text(st, 11));
+	add_json_column(o, "required_labels", store_col_text(st, 12));
+	cJSON_AddNumberToObject(o, "gpu_count", sqlite3_column_int(st, 13));
+	cJSON_AddNumberToObject(o, "replica_count", sqlite3_column_int(st, 14));
+	cJSON_AddStringToObject(o, "usage_prompt", store_col_text(st, 15));
+	cJSON_AddStringToObject(o, "openapi_url", store_col_text(st, 16));
+	cJSON_AddStringToObject(o, "service_status", store_col_text(st, 17));
+	cJSON_AddStringToObject(o, "status_detail", store_col_text(st, 18));
+	add_time(o, "created_at", st, 19);
+	add_time(o, "updated_at", st, 20);
+	return o;
+}
+
+static bool is_input_field(const char *name)
+{
+	for (size_t i = 0; svc_fields[i]; i++)
+		if (strcmp(svc_fields[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* One member of a PUT body applied to the merged definition, or refused. */
+static int svc_merge_member(cJSON *merged, const cJSON *m, struct berr *e)
+{
+	static const char *const immutable[] = {"service_slug", "service_type"};
+	static const char *const server_set[] = {"id", "service_status", "status_detail",
+						 "created_at", "updated_at", "replica_list"};
+
+	for (size_t i = 0; i < B_ARRAY_LEN(server_set); i++)
+		if (strcmp(m->string, server_set[i]) == 0)
+			return berr_set(e, B_EINVAL, m->string, "%s is set by the server", m->string);
+	if (!is_input_field(m->string))
+		return berr_set(e, B_EINVAL, m->string, "unknown field %s", m->string);
+	if (cJSON_IsNull(m))
+		return B_OK; /* null means unchanged */
+	for (size_t i = 0; i < B_ARRAY_LEN(immutable); i++) {
+		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(merged, immutable[i]);
+
+		if (strcmp(m->string, immutable[i]) == 0 && !cJSON_Compare(cur, m, true))
+			return berr_set(e, B_EINVAL, m->string, "%s cannot be changed", m->string);
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(merged, m->string, cJSON_Duplicate(m, true));
+	return B_OK;
+}
+
+int svc_parse_update(const cJSON *current, const cJSON *body, cJSON **merged, struct svc *out,
+		     struct berr *e)
+{
+	cJSON *m = cJSON_CreateObject();
+	const cJSON *c;
+	int rc = B_OK;
+
+	*merged = NULL;
+	for (c = current->child; c; c = c->next)
+		if (is_input_field(c->string))
+			cJSON_AddItemToObject(m, c->string, cJSON_Duplicate(c, true));
+	for (c = body->child; c && !rc; c = c->next)
+		rc = svc_merge_member(m, c, e);
+	if (!rc)
+		rc = svc_parse_create(m, out, e);
+	if (rc) {
+		cJSON_Delete(m);
+		return rc;
+	}
+	*merged = m;
+	return B_OK;
 }

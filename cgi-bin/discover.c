@@ -1,0 +1,71 @@
+/* discover: what a runtime caller (JWT, sk-, dk-) may see of its team: GET /api/v1/r/containers,
+ * GET /api/v1/r/containers/{slug} and GET /api/v1/r/agents (API.md section 4, runtime). */
+#include "berth.h"
+#include "catalog.h"
+#include "fleet.h"
+#include "http.h"
+
+#include <string.h>
+
+typedef int (*list_fn)(struct store *, const char *, long, long, cJSON *, long *, struct berr *);
+
+static void list(struct http_ctx *ctx, struct http_req *r, const struct principal *p,
+		 const char *name, list_fn fn)
+{
+	struct berr e = {0};
+	struct page pg;
+	cJSON *out = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(out, name);
+	long total;
+
+	if (http_page(r, &pg, &e) ||
+	    fn(ctx->store, p->team_id, (pg.current_page - 1) * pg.per_page, pg.per_page, items,
+	       &total, &e))
+		http_respond_error(r, &e);
+	else {
+		http_page_meta(out, &pg, total);
+		http_respond_json(r, 200, out, NULL);
+	}
+	cJSON_Delete(out);
+}
+
+static void by_slug(struct http_ctx *ctx, struct http_req *r, const struct principal *p,
+		    const char *slug)
+{
+	struct berr e = {0};
+	cJSON *svc = NULL;
+
+	if (catalog_get_by_slug(ctx->store, p->team_id, slug, &svc, &e) ||
+	    catalog_add_replicas(ctx->store, svc, &e))
+		http_respond_error(r, &e);
+	else
+		http_respond_json(r, 200, svc, NULL);
+	cJSON_Delete(svc);
+}
+
+static void handle(struct http_ctx *ctx, struct http_req *r)
+{
+	const char *seg[2];
+	int nc = http_route(r, "/api/v1/r/containers", seg, 1);
+	int na = http_route(r, "/api/v1/r/agents", seg + 1, 0);
+	struct principal p;
+	struct berr e = {0};
+
+	if (nc < 0 && na < 0)
+		return http_fail(r, B_ENOTFOUND, NULL, "no such endpoint: %s", r->path);
+	if (strcmp(r->method, "GET") != 0)
+		return http_method_not_allowed(r, "GET");
+	if (http_auth(ctx, r, AUTH_RUNTIME, &p, &e) || auth_require(&p, ROLE_VIEWER, &e))
+		return http_respond_error(r, &e);
+	if (na == 0)
+		return list(ctx, r, &p, "agent_list", fleet_list);
+	if (nc == 0)
+		return list(ctx, r, &p, "container_list", catalog_list);
+	by_slug(ctx, r, &p, seg[0]);
+}
+
+int main(int argc, char **argv)
+{
+	return http_main("discover", "GET /api/v1/r/containers[/{slug}], GET /api/v1/r/agents",
+			 argc, argv, handle);
+}
