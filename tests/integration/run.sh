@@ -36,11 +36,14 @@ if [ "${BERTH_SANITIZE:-0}" = 1 ]; then
 	export UBSAN_OPTIONS="log_path=$state/asan:print_stacktrace=1:halt_on_error=1"
 fi
 "$build/bin/berthctl" --var "$BERTH_VAR" init > "$state/init.txt" || { cat "$state/init.txt"; exit 1; }
-"$root/tools/devconf.sh" "$root/lighttpd.conf" "$BERTH_VAR/lighttpd.conf" "$root" "$build" \
-	"$BERTH_VAR" 127.0.0.1 1 socket-activation || exit 1
 
-setsid "$build/tests/harness/socket-exec" "$state/port" lighttpd -D -f "$BERTH_VAR/lighttpd.conf" \
-	> "$state/lighttpd.out" 2>&1 &
+# The configuration is derived only once the socket is bound, naming its real port: lighttpd
+# then adopts the inherited socket; with any other port it would bind that one as well.
+# The shell execs lighttpd, so LISTEN_PID (socket-exec's pid) stays right.
+setsid "$build/tests/harness/socket-exec" "$state/port" /bin/sh -c \
+	'"$1" "$2" "$3" "$4" "$5" "$6" 127.0.0.1 "$(cat "$7")" socket-activation && exec lighttpd -D -f "$3"' \
+	sh "$root/tools/devconf.sh" "$root/lighttpd.conf" "$BERTH_VAR/lighttpd.conf" "$root" "$build" \
+	"$BERTH_VAR" "$state/port" > "$state/lighttpd.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
 	[ -s "$state/port" ] && curl -s -o /dev/null "http://127.0.0.1:$(cat "$state/port")/" && break
