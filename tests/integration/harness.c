@@ -127,6 +127,13 @@ void h_tenant_new(struct h_tenant *t)
 		 "tablet", "--user", t->viewer_email, NULL);
 }
 
+static size_t h_discard(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
 struct h_sink {
 	char *p;
 	size_t len;
@@ -301,4 +308,65 @@ void h_db_exec(const char *sql, const char *param)
 	cr_assert(eq(int, sqlite3_step(st), SQLITE_DONE), "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+const char *const *h_auth(struct h_auth *a, const char *cred, const char *team)
+{
+	int n = 0;
+
+	snprintf(a->auth, sizeof(a->auth), "Authorization: Bearer %s", cred);
+	a->list[n++] = a->auth;
+	a->list[n++] = "Content-Type: application/json";
+	if (team) {
+		snprintf(a->team, sizeof(a->team), "X-Team-ID: %s", team);
+		a->list[n++] = a->team;
+	}
+	a->list[n] = NULL;
+	return a->list;
+}
+
+void h_call(struct h_resp *r, const char *method, const char *path, const char *cred,
+	    const char *team, const char *json)
+{
+	struct h_auth a;
+
+	/* lighttpd answers 411 to a POST without Content-Length: send an empty body instead */
+	h_request(r, method, path, h_auth(&a, cred, team), json ? json : "", json ? strlen(json) : 0);
+}
+
+void h_parallel(int n, long *statuses, const char *method, const char *path,
+		const char *const *headers, const char *body)
+{
+	CURLM *m = curl_multi_init();
+	CURL *c[16];
+	struct curl_slist *list = NULL;
+	char url[4096];
+	int running = 0;
+
+	cr_assert(n > 0 && n <= 16);
+	snprintf(url, sizeof(url), "%s%s", getenv("BERTH_TEST_URL"), path);
+	for (size_t i = 0; headers && headers[i]; i++)
+		list = curl_slist_append(list, headers[i]);
+	for (int i = 0; i < n; i++) {
+		c[i] = curl_easy_init();
+		curl_easy_setopt(c[i], CURLOPT_URL, url);
+		curl_easy_setopt(c[i], CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(c[i], CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(c[i], CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, h_discard);
+		curl_easy_setopt(c[i], CURLOPT_TIMEOUT, 30L);
+		curl_multi_add_handle(m, c[i]);
+	}
+	do {
+		cr_assert(curl_multi_perform(m, &running) == CURLM_OK);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	} while (running);
+	for (int i = 0; i < n; i++) {
+		curl_easy_getinfo(c[i], CURLINFO_RESPONSE_CODE, &statuses[i]);
+		curl_multi_remove_handle(m, c[i]);
+		curl_easy_cleanup(c[i]);
+	}
+	curl_slist_free_all(list);
+	curl_multi_cleanup(m);
 }

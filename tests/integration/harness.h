@@ -52,6 +52,22 @@ void h_assert_error(const struct h_resp *r, long status, const char *code, const
 /* POST /api/v1/containers with "Authorization: Bearer <cred>" and X-Team-ID team (if not NULL). */
 void h_create(struct h_resp *r, const char *cred, const char *team, const char *json);
 
+/* Sends n requests at once (curl multi: n connections in flight together) and stores each
+ * status in statuses[i]. Every request is method path with the same headers and body. */
+void h_parallel(int n, long *statuses, const char *method, const char *path,
+		const char *const *headers, const char *body);
+/* "Authorization: Bearer cred" and, when team is not NULL, "X-Team-ID: team", plus
+ * Content-Type: application/json, into a NULL-terminated array that lives in a. */
+struct h_auth {
+	char auth[H_TOKEN + 32];
+	char team[H_ID + 16];
+	const char *list[4];
+};
+const char *const *h_auth(struct h_auth *a, const char *cred, const char *team);
+/* method path with h_auth headers and a JSON body (NULL for none: an empty body is sent). */
+void h_call(struct h_resp *r, const char *method, const char *path, const char *cred,
+	    const char *team, const char *json);
+
 /* A single integer from the test database (SELECT ... with one text parameter or NULL). */
 long h_db_count(const char *sql, const char *param);
 /* The first column of the first row as text into out ("" when there is none). */
