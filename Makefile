@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := fcgi libcjson sqlite3 libjwt libsodium libcurl
+PKGS    := fcgi libcjson sqlite3 libjwt libsodium libcurl libnghttp2 libevent
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)

@@ -1,0 +1,487 @@
+#include "berth.h"
+#include "h2.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H2_NV_MAX (H2_HEADERS_MAX + 4)
+
+struct h2_link {
+	struct h2_stream *st;
+	struct h2_link *next;
+};
+
+struct h2_conn {
+	nghttp2_session *session;
+	struct bufferevent *bev;
+	struct h2_callbacks cb;
+	void *arg;
+	struct h2_link *streams; /* every open stream, so a dying connection can close them */
+	size_t nstreams;
+	int depth;               /* > 0 while nghttp2 is calling us: no session_send then */
+	bool dead;
+};
+
+static char *xstrndup(const void *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static struct h2_stream *stream_new(struct h2_conn *c, int32_t id, void *user)
+{
+	struct h2_stream *st = calloc(1, sizeof(*st));
+	struct h2_link *l = calloc(1, sizeof(*l));
+
+	if (!st || !l)
+		abort();
+	st->conn = c;
+	st->id = id;
+	st->user = user;
+	st->out = evbuffer_new();
+	l->st = st;
+	l->next = c->streams;
+	c->streams = l;
+	c->nstreams++;
+	return st;
+}
+
+static void stream_free(struct h2_conn *c, struct h2_stream *st)
+{
+	for (struct h2_link **l = &c->streams; *l; l = &(*l)->next) {
+		if ((*l)->st == st) {
+			struct h2_link *dead = *l;
+
+			*l = dead->next;
+			free(dead);
+			c->nstreams--;
+			break;
+		}
+	}
+	for (size_t i = 0; i < st->nheaders; i++) {
+		free(st->headers[i].name);
+		free(st->headers[i].value);
+	}
+	free(st->method);
+	free(st->path);
+	evbuffer_free(st->out);
+	free(st);
+}
+
+/* Writes whatever nghttp2 has queued into the socket's output buffer. */
+static void h2_flush(struct h2_conn *c)
+{
+	int rv;
+
+	if (c->depth || c->dead)
+		return;
+	rv = nghttp2_session_send(c->session);
+	if (rv)
+		log_warn("h2: send failed: %s", nghttp2_strerror(rv));
+}
+
+static ssize_t cb_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *u)
+{
+	struct h2_conn *c = u;
+
+	(void)s;
+	(void)flags;
+	if (bufferevent_write(c->bev, data, len))
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	return (ssize_t)len;
+}
+
+static int cb_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *u)
+{
+	struct h2_conn *c = u;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	nghttp2_session_set_stream_user_data(s, f->hd.stream_id, stream_new(c, f->hd.stream_id, NULL));
+	return 0;
+}
+
+static int parse_status(const uint8_t *v, size_t n)
+{
+	int status = 0;
+
+	if (n != 3)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+		status = status * 10 + (v[i] - '0');
+	}
+	return status;
+}
+
+static int cb_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *u)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+
+	(void)flags;
+	(void)u;
+	if (!st || f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	if (namelen == 7 && memcmp(name, ":method", 7) == 0)
+		st->method = xstrndup(value, valuelen);
+	else if (namelen == 5 && memcmp(name, ":path", 5) == 0)
+		st->path = xstrndup(value, valuelen);
+	else if (namelen == 7 && memcmp(name, ":status", 7) == 0)
+		st->status = parse_status(value, valuelen);
+	else if (namelen && name[0] == ':')
+		return 0;
+	else if (st->nheaders == H2_HEADERS_MAX)
+		st->dropped_headers++;
+	else {
+		st->headers[st->nheaders].name = xstrndup(name, namelen);
+		st->headers[st->nheaders].value = xstrndup(value, valuelen);
+		st->nheaders++;
+	}
+	return 0;
+}
+
+static int cb_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *u)
+{
+	struct h2_conn *c = u;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+
+	if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
+		if (c->cb.ping_ack)
+			c->cb.ping_ack(c, c->arg);
+		return 0;
+	}
+	if (!st || (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+	    c->cb.request)
+		c->cb.request(st, c->arg);
+	else if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_RESPONSE &&
+		 c->cb.response)
+		c->cb.response(st, c->arg);
+	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && c->cb.end)
+		c->cb.end(st, c->arg);
+	return 0;
+}
+
+static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+		   void *u)
+{
+	struct h2_conn *c = u;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+
+	(void)flags;
+	if (st && c->cb.data)
+		c->cb.data(st, data, len, c->arg);
+	return 0;
+}
+
+static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
+{
+	struct h2_conn *c = u;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+
+	if (!st)
+		return 0;
+	st->closed = true;
+	if (c->cb.close)
+		c->cb.close(st, error, c->arg);
+	nghttp2_session_set_stream_user_data(s, id, NULL);
+	stream_free(c, st);
+	return 0;
+}
+
+static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+			 uint32_t *flags, nghttp2_data_source *src, void *u)
+{
+	struct h2_stream *st = src->ptr;
+	int n;
+
+	(void)s;
+	(void)id;
+	(void)u;
+	n = evbuffer_remove(st->out, buf, len);
+	if (n < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (evbuffer_get_length(st->out) == 0 && st->out_end)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	else if (n == 0) {
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return n;
+}
+
+static void h2_conn_kill(struct h2_conn *c);
+
+/* Feeds received bytes to nghttp2, then sends what that produced; a protocol error or EOF
+ * kills the connection. */
+static void h2_on_read(struct bufferevent *bev, void *arg)
+{
+	struct h2_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	ssize_t rv;
+
+	if (!len || c->dead)
+		return;
+	c->depth++;
+	rv = nghttp2_session_mem_recv(c->session, evbuffer_pullup(in, -1), len);
+	c->depth--;
+	if (rv < 0) {
+		log_warn("h2: protocol error from peer: %s", nghttp2_strerror((int)rv));
+		h2_conn_kill(c);
+		return;
+	}
+	evbuffer_drain(in, (size_t)rv);
+	h2_flush(c);
+	if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
+		h2_conn_kill(c);
+}
+
+static void h2_on_event(struct bufferevent *bev, short events, void *arg)
+{
+	(void)bev;
+	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		h2_conn_kill(arg);
+}
+
+/* The connection is over: every open stream is closed (cancelled) first, then the owner is
+ * told. Nothing here touches c after conn_closed, which may free it. */
+static void h2_close_streams(struct h2_conn *c)
+{
+	while (c->streams) {
+		struct h2_stream *st = c->streams->st;
+
+		st->closed = true;
+		if (c->cb.close)
+			c->cb.close(st, NGHTTP2_CANCEL, c->arg);
+		stream_free(c, st);
+	}
+}
+
+static void h2_conn_kill(struct h2_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	h2_close_streams(c);
+	if (c->cb.conn_closed)
+		c->cb.conn_closed(c, c->arg);
+}
+
+struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h2_callbacks *cb,
+			    void *arg)
+{
+	nghttp2_settings_entry iv[] = {
+		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
+		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+	};
+	nghttp2_session_callbacks *cbs;
+	struct h2_conn *c = calloc(1, sizeof(*c));
+	int rv;
+
+	if (!c || nghttp2_session_callbacks_new(&cbs))
+		abort();
+	c->bev = bev;
+	c->cb = *cb;
+	c->arg = arg;
+	nghttp2_session_callbacks_set_send_callback(cbs, cb_send);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, cb_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, cb_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb_stream_close);
+	rv = server ? nghttp2_session_server_new(&c->session, cbs, c) :
+		      nghttp2_session_client_new(&c->session, cbs, c);
+	nghttp2_session_callbacks_del(cbs);
+	if (rv || nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, B_ARRAY_LEN(iv)) ||
+	    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW)) {
+		if (!rv)
+			nghttp2_session_del(c->session);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(bev, h2_on_read, NULL, h2_on_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	h2_flush(c);
+	if (evbuffer_get_length(bufferevent_get_input(bev)))
+		h2_on_read(bev, c);
+	return c;
+}
+
+void h2_conn_free(struct h2_conn *c)
+{
+	if (!c)
+		return;
+	c->dead = true;
+	h2_close_streams(c);
+	nghttp2_session_del(c->session);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+int h2_conn_ping(struct h2_conn *c)
+{
+	if (c->dead || nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, NULL))
+		return B_EIO;
+	h2_flush(c);
+	return B_OK;
+}
+
+size_t h2_conn_streams(const struct h2_conn *c)
+{
+	return c->nstreams;
+}
+
+void *h2_conn_arg(const struct h2_conn *c)
+{
+	return c->arg;
+}
+
+/* nghttp2 name/value pairs: the pseudo-headers given, then hdrs with lowercased names.
+ * Returns the count; lowered[] holds names to free after submission. */
+static size_t build_nv(nghttp2_nv *nv, char **lowered, const char *const *pseudo, size_t np,
+		       const struct h2_header *hdrs, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i + 1 < np; i += 2, k++)
+		nv[k] = (nghttp2_nv){(uint8_t *)pseudo[i], (uint8_t *)pseudo[i + 1],
+				     strlen(pseudo[i]), strlen(pseudo[i + 1]), NGHTTP2_NV_FLAG_NONE};
+	for (size_t i = 0; i < n && k < H2_NV_MAX; i++, k++) {
+		size_t len = strlen(hdrs[i].name);
+
+		lowered[i] = xstrndup(hdrs[i].name, len);
+		for (size_t j = 0; j < len; j++)
+			lowered[i][j] = (char)tolower((unsigned char)lowered[i][j]);
+		nv[k] = (nghttp2_nv){(uint8_t *)lowered[i], (uint8_t *)hdrs[i].value, len,
+				     strlen(hdrs[i].value), NGHTTP2_NV_FLAG_NONE};
+	}
+	return k;
+}
+
+static void free_lowered(char **lowered, size_t n)
+{
+	for (size_t i = 0; i < n && i < H2_HEADERS_MAX; i++)
+		free(lowered[i]);
+}
+
+struct h2_stream *h2_request(struct h2_conn *c, const char *method, const char *path,
+			     const struct h2_header *hdrs, size_t n, bool body, void *user)
+{
+	const char *pseudo[] = {":method", method, ":scheme", "http", ":authority", "berth",
+				":path", path};
+	nghttp2_nv nv[H2_NV_MAX];
+	char *lowered[H2_HEADERS_MAX] = {0};
+	struct h2_stream *st;
+	nghttp2_data_provider prd;
+	size_t k;
+	int32_t id;
+
+	if (c->dead || n > H2_HEADERS_MAX)
+		return NULL;
+	st = stream_new(c, 0, user);
+	st->method = xstrndup(method, strlen(method));
+	st->path = xstrndup(path, strlen(path));
+	prd.source.ptr = st;
+	prd.read_callback = body_read;
+	k = build_nv(nv, lowered, pseudo, B_ARRAY_LEN(pseudo), hdrs, n);
+	id = nghttp2_submit_request(c->session, NULL, nv, k, body ? &prd : NULL, st);
+	free_lowered(lowered, n);
+	if (id < 0) {
+		stream_free(c, st);
+		return NULL;
+	}
+	st->id = id;
+	h2_flush(c);
+	return st;
+}
+
+int h2_respond(struct h2_stream *st, int status, const struct h2_header *hdrs, size_t n,
+	       bool body)
+{
+	char code[8];
+	const char *pseudo[] = {":status", code};
+	nghttp2_nv nv[H2_NV_MAX];
+	char *lowered[H2_HEADERS_MAX] = {0};
+	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = body_read};
+	size_t k;
+	int rv;
+
+	if (st->closed || st->conn->dead || n > H2_HEADERS_MAX)
+		return B_EIO;
+	snprintf(code, sizeof(code), "%d", status);
+	k = build_nv(nv, lowered, pseudo, B_ARRAY_LEN(pseudo), hdrs, n);
+	rv = nghttp2_submit_response(st->conn->session, st->id, nv, k, body ? &prd : NULL);
+	free_lowered(lowered, n);
+	if (rv)
+		return B_EIO;
+	h2_flush(st->conn);
+	return B_OK;
+}
+
+int h2_respond_simple(struct h2_stream *st, int status, const char *content_type,
+		      const char *body, size_t len)
+{
+	struct h2_header h = {(char *)"content-type", (char *)content_type};
+	int rc = h2_respond(st, status, &h, content_type ? 1 : 0, true);
+
+	if (rc)
+		return rc;
+	h2_stream_write(st, body, len);
+	h2_stream_end(st);
+	return B_OK;
+}
+
+static void h2_resume(struct h2_stream *st)
+{
+	if (st->deferred && !st->closed) {
+		st->deferred = false;
+		nghttp2_session_resume_data(st->conn->session, st->id);
+	}
+	h2_flush(st->conn);
+}
+
+void h2_stream_write(struct h2_stream *st, const void *data, size_t len)
+{
+	if (st->closed || st->out_end)
+		return;
+	evbuffer_add(st->out, data, len);
+	h2_resume(st);
+}
+
+void h2_stream_end(struct h2_stream *st)
+{
+	if (st->closed || st->out_end)
+		return;
+	st->out_end = true;
+	h2_resume(st);
+}
+
+void h2_stream_reset(struct h2_stream *st, uint32_t error)
+{
+	if (st->closed || st->conn->dead)
+		return;
+	nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id, error);
+	h2_flush(st->conn);
+}
+
+const char *h2_stream_header(const struct h2_stream *st, const char *name)
+{
+	for (size_t i = 0; i < st->nheaders; i++)
+		if (strcmp(st->headers[i].name, name) == 0)
+			return st->headers[i].value;
+	return NULL;
+}

@@ -1,0 +1,83 @@
+/* h2.h: one HTTP/2 connection (nghttp2) over a libevent bufferevent, in either role: berth's
+ * tunnel runs it reversed (gatewayd the client, the agent the server), and gatewayd also serves
+ * it on its unix socket. Bodies flow through per-stream evbuffers under HTTP/2 flow control.
+ * What requests mean is the caller's business. */
+#ifndef BERTH_H2_H
+#define BERTH_H2_H
+
+#include "berth.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#define H2_STREAM_WINDOW (1 << 20)      /* 1 MiB per stream */
+#define H2_CONN_WINDOW (16 << 20)       /* 16 MiB per connection */
+#define H2_MAX_STREAMS 1000
+#define H2_HEADERS_MAX 100              /* headers kept per received message */
+
+struct h2_conn;
+
+struct h2_header {
+	char *name; /* lowercase */
+	char *value;
+};
+
+struct h2_stream {
+	struct h2_conn *conn;
+	int32_t id;
+	char *method;        /* server role: received; client role: what was sent */
+	char *path;
+	int status;          /* client role: the response status, 0 until received */
+	struct h2_header headers[H2_HEADERS_MAX]; /* received, pseudo-headers excluded */
+	size_t nheaders;
+	size_t dropped_headers; /* received past H2_HEADERS_MAX */
+	struct evbuffer *out;   /* body waiting to be sent */
+	bool out_end;           /* the body ends once out drains */
+	bool deferred;          /* nghttp2 waits for more body */
+	bool closed;
+	void *user;
+};
+
+struct h2_callbacks {
+	void (*request)(struct h2_stream *st, void *arg);  /* server: request headers complete */
+	void (*response)(struct h2_stream *st, void *arg); /* client: response headers complete */
+	void (*data)(struct h2_stream *st, const uint8_t *p, size_t n, void *arg);
+	void (*end)(struct h2_stream *st, void *arg);      /* the peer's body is complete */
+	/* The stream is gone (finished or reset: error is the HTTP/2 error code); st is freed
+	 * right after this returns. */
+	void (*close)(struct h2_stream *st, uint32_t error, void *arg);
+	void (*ping_ack)(struct h2_conn *c, void *arg);
+	/* The connection failed or was closed by the peer; free it with h2_conn_free (now or
+	 * later). Every open stream got its close callback before this. */
+	void (*conn_closed)(struct h2_conn *c, void *arg);
+};
+
+/* Takes bev over (its callbacks are replaced) and sends this side's SETTINGS; bytes already
+ * waiting in bev's input (e.g. after an Upgrade) are read at once. NULL on failure. */
+struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h2_callbacks *cb,
+			    void *arg);
+/* Closes the socket; open streams get their close callback first. */
+void h2_conn_free(struct h2_conn *c);
+int h2_conn_ping(struct h2_conn *c) B_MUST_CHECK;
+size_t h2_conn_streams(const struct h2_conn *c);
+void *h2_conn_arg(const struct h2_conn *c);
+
+/* Client role: opens a stream. hdrs are regular headers (names lowercased here). With body
+ * false the request ends with its headers; otherwise write the body with h2_stream_write
+ * and finish with h2_stream_end. NULL when the stream cannot be opened. */
+struct h2_stream *h2_request(struct h2_conn *c, const char *method, const char *path,
+			     const struct h2_header *hdrs, size_t n, bool body, void *user);
+/* Server role: answers st; body as for h2_request. */
+int h2_respond(struct h2_stream *st, int status, const struct h2_header *hdrs, size_t n,
+	       bool body) B_MUST_CHECK;
+/* Shorthand: a whole response with a small body. */
+int h2_respond_simple(struct h2_stream *st, int status, const char *content_type,
+		      const char *body, size_t len) B_MUST_CHECK;
+void h2_stream_write(struct h2_stream *st, const void *data, size_t len);
+void h2_stream_end(struct h2_stream *st);
+void h2_stream_reset(struct h2_stream *st, uint32_t error);
+/* A received header by lowercase name, or NULL. */
+const char *h2_stream_header(const struct h2_stream *st, const char *name);
+
+#endif

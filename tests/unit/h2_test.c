@@ -1,0 +1,261 @@
+/* lib/h2: both roles on the two ends of a socketpair in one event loop. */
+#include "berth.h"
+#include "h2.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <event2/event.h>
+#include <nghttp2/nghttp2.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct world {
+	struct event_base *base;
+	struct h2_conn *client, *server;
+	/* what the client saw */
+	int status;
+	size_t got;
+	unsigned sum;
+	bool ended, closed, conn_closed, ping_acked;
+	uint32_t close_error;
+	char content_type[64];
+	/* what the server saw */
+	size_t server_got;
+	char method[16], path[64], hdr[64];
+};
+
+static struct world w;
+
+static void stop(void)
+{
+	event_base_loopbreak(w.base);
+}
+
+static void srv_request(struct h2_stream *st, void *arg)
+{
+	const char *h = h2_stream_header(st, "x-test");
+
+	(void)arg;
+	snprintf(w.method, sizeof(w.method), "%s", st->method);
+	snprintf(w.path, sizeof(w.path), "%s", st->path);
+	snprintf(w.hdr, sizeof(w.hdr), "%s", h ? h : "");
+	if (strcmp(st->path, "/hello") == 0)
+		cr_assert(h2_respond_simple(st, 201, "text/plain", "hi", 2) == B_OK);
+	else if (strcmp(st->path, "/reset") == 0)
+		h2_stream_reset(st, NGHTTP2_REFUSED_STREAM);
+}
+
+static void srv_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg)
+{
+	(void)st;
+	(void)p;
+	(void)arg;
+	w.server_got += n;
+}
+
+/* /echo answers with the size of the body it received, once the body is complete;
+ * /big answers with n bytes of a pattern, streamed in chunks. */
+static void srv_end(struct h2_stream *st, void *arg)
+{
+	char buf[32];
+
+	(void)arg;
+	if (strcmp(st->path, "/echo") == 0) {
+		snprintf(buf, sizeof(buf), "%zu", w.server_got);
+		cr_assert(h2_respond_simple(st, 200, NULL, buf, strlen(buf)) == B_OK);
+	} else if (strncmp(st->path, "/big", 4) == 0) {
+		static unsigned char chunk[65536];
+
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			chunk[i] = (unsigned char)i;
+		cr_assert(h2_respond(st, 200, NULL, 0, true) == B_OK);
+		for (int i = 0; i < 64; i++) /* 4 MiB: several stream windows */
+			h2_stream_write(st, chunk, sizeof(chunk));
+		h2_stream_end(st);
+	}
+}
+
+static void cli_response(struct h2_stream *st, void *arg)
+{
+	const char *ct = h2_stream_header(st, "content-type");
+
+	(void)arg;
+	w.status = st->status;
+	snprintf(w.content_type, sizeof(w.content_type), "%s", ct ? ct : "");
+}
+
+static void cli_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg)
+{
+	(void)st;
+	(void)arg;
+	for (size_t i = 0; i < n; i++)
+		w.sum += p[i];
+	w.got += n;
+}
+
+static void cli_end(struct h2_stream *st, void *arg)
+{
+	(void)st;
+	(void)arg;
+	w.ended = true;
+}
+
+static void cli_close(struct h2_stream *st, uint32_t error, void *arg)
+{
+	(void)st;
+	(void)arg;
+	w.closed = true;
+	w.close_error = error;
+	stop();
+}
+
+static void cli_ping(struct h2_conn *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	w.ping_acked = true;
+	stop();
+}
+
+static void cli_conn_closed(struct h2_conn *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	w.conn_closed = true;
+	stop();
+}
+
+static void setup(void)
+{
+	static const struct h2_callbacks scb = {.request = srv_request, .data = srv_data,
+						.end = srv_end};
+	static const struct h2_callbacks ccb = {.response = cli_response, .data = cli_data,
+						.end = cli_end, .close = cli_close,
+						.ping_ack = cli_ping,
+						.conn_closed = cli_conn_closed};
+	int fds[2];
+
+	memset(&w, 0, sizeof(w));
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+	evutil_make_socket_nonblocking(fds[0]);
+	evutil_make_socket_nonblocking(fds[1]);
+	w.base = event_base_new();
+	w.client = h2_conn_new(bufferevent_socket_new(w.base, fds[0], BEV_OPT_CLOSE_ON_FREE),
+			       false, &ccb, NULL);
+	w.server = h2_conn_new(bufferevent_socket_new(w.base, fds[1], BEV_OPT_CLOSE_ON_FREE),
+			       true, &scb, NULL);
+	cr_assert(w.client && w.server);
+}
+
+static void teardown(void)
+{
+	h2_conn_free(w.client);
+	h2_conn_free(w.server);
+	event_base_free(w.base);
+}
+
+static void run(void)
+{
+	struct timeval tv = {10, 0};
+
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+}
+
+TestSuite(h2, .init = setup, .fini = teardown, .timeout = 20);
+
+Test(h2, get_with_headers_gets_status_headers_and_body)
+{
+	struct h2_header h = {(char *)"X-Test", (char *)"yes"};
+
+	cr_assert(h2_request(w.client, "GET", "/hello", &h, 1, false, NULL) != NULL);
+	run();
+	cr_assert(eq(int, w.status, 201));
+	cr_assert(eq(str, w.content_type, "text/plain"));
+	cr_assert(eq(sz, w.got, 2));
+	cr_assert(w.ended && w.closed);
+	cr_assert(eq(u32, w.close_error, 0));
+	cr_assert(eq(str, w.method, "GET"));
+	cr_assert(eq(str, w.path, "/hello"));
+	cr_assert(eq(str, w.hdr, "yes"), "header names are lowercased on the wire");
+}
+
+Test(h2, request_body_larger_than_the_stream_window_arrives_whole)
+{
+	static char body[3 * H2_STREAM_WINDOW + 17];
+	struct h2_stream *st = h2_request(w.client, "POST", "/echo", NULL, 0, true, NULL);
+
+	cr_assert(st != NULL);
+	memset(body, 'x', sizeof(body));
+	h2_stream_write(st, body, sizeof(body));
+	h2_stream_end(st);
+	run();
+	cr_assert(eq(int, w.status, 200));
+	cr_assert(eq(sz, w.server_got, sizeof(body)));
+	cr_assert(eq(sz, w.got, strlen("3145745")));
+}
+
+Test(h2, body_written_later_is_sent_when_written)
+{
+	struct h2_stream *st = h2_request(w.client, "PUT", "/echo", NULL, 0, true, NULL);
+	struct timeval tv = {0, 50000};
+
+	cr_assert(st != NULL);
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base); /* nothing to send yet: the stream waits, deferred */
+	cr_assert(eq(int, w.status, 0));
+	h2_stream_write(st, "abc", 3);
+	h2_stream_write(st, "de", 2);
+	h2_stream_end(st);
+	run();
+	cr_assert(eq(int, w.status, 200));
+	cr_assert(eq(sz, w.server_got, 5));
+}
+
+Test(h2, large_response_streams_through_flow_control)
+{
+	unsigned want = 0;
+
+	for (size_t i = 0; i < 65536; i++)
+		want += (unsigned char)i;
+	want *= 64;
+	cr_assert(h2_request(w.client, "GET", "/big", NULL, 0, false, NULL) != NULL);
+	run();
+	cr_assert(eq(int, w.status, 200));
+	cr_assert(eq(sz, w.got, 64 * 65536));
+	cr_assert(eq(u32, w.sum, want), "the bytes arrive intact and in order");
+}
+
+Test(h2, reset_by_server_closes_the_client_stream_with_its_code)
+{
+	cr_assert(h2_request(w.client, "GET", "/reset", NULL, 0, false, NULL) != NULL);
+	run();
+	cr_assert(w.closed);
+	cr_assert(eq(u32, w.close_error, NGHTTP2_REFUSED_STREAM));
+	cr_assert(eq(int, w.status, 0));
+}
+
+Test(h2, ping_is_acknowledged)
+{
+	cr_assert(h2_conn_ping(w.client) == B_OK);
+	run();
+	cr_assert(w.ping_acked);
+}
+
+Test(h2, peer_going_away_closes_open_streams_then_the_connection)
+{
+	struct h2_stream *st = h2_request(w.client, "POST", "/echo", NULL, 0, true, NULL);
+	struct timeval tv = {0, 50000};
+
+	cr_assert(st != NULL);
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+	cr_assert(eq(sz, h2_conn_streams(w.client), 1));
+	h2_conn_free(w.server);
+	w.server = NULL;
+	run();
+	cr_assert(w.closed, "the open stream was closed");
+	cr_assert(eq(u32, w.close_error, NGHTTP2_CANCEL));
+	cr_assert(w.conn_closed);
+	cr_assert(eq(sz, h2_conn_streams(w.client), 0));
+}
