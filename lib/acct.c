@@ -156,3 +156,120 @@ int acct_member_role(struct store *s, const char *team_id, const char *user_id, 
 	sqlite3_reset(st);
 	return rc < 0 ? rc : B_OK;
 }
+
+static int acct_member_count(struct store *s, const char *team_id, long *total, struct berr *e)
+{
+	static const char sql[] = "SELECT count(*) FROM memberships WHERE team_id = ?";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc;
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, team_id);
+	rc = store_step(s, st, e);
+	if (rc == SQLITE_ROW)
+		*total = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : B_OK;
+}
+
+static cJSON *acct_member_from_row(sqlite3_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[RFC3339_LEN + 1];
+
+	clock_rfc3339(sqlite3_column_int64(st, 3), t);
+	cJSON_AddStringToObject(o, "user_id", store_col_text(st, 0));
+	cJSON_AddStringToObject(o, "email_address", store_col_text(st, 1));
+	cJSON_AddStringToObject(o, "role", store_col_text(st, 2));
+	cJSON_AddStringToObject(o, "created_at", t);
+	return o;
+}
+
+int acct_member_list(struct store *s, const char *team_id, int64_t offset, int64_t limit,
+		     cJSON *list, long *total, struct berr *e)
+{
+	static const char sql[] =
+		"SELECT m.user_id, u.email_address, m.role, m.created_at FROM memberships m"
+		" JOIN users u ON u.id = m.user_id WHERE m.team_id = ?"
+		" ORDER BY m.created_at, m.user_id LIMIT ? OFFSET ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	*total = 0;
+	if ((rc = acct_member_count(s, team_id, total, e)))
+		return rc;
+	if (!(st = store_stmt(s, sql, e)))
+		return B_ESTORE;
+	store_bind_text(st, 1, team_id);
+	store_bind_int(st, 2, limit);
+	store_bind_int(st, 3, offset);
+	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
+		cJSON_AddItemToArray(list, acct_member_from_row(st));
+	sqlite3_reset(st);
+	return rc < 0 ? rc : B_OK;
+}
+
+/* The rules every change to someone's membership obeys: the member must exist in the team
+ * (404 hides other teams' users too), nobody changes their own membership (an admin could
+ * otherwise lock a team out of administration by accident), and the owner is only changed
+ * by the operator. verb says what was attempted, for the message. */
+static int acct_member_target(struct store *s, const char *team_id, const char *actor_id,
+			      const char *user_id, const char *verb, enum role *previous,
+			      struct berr *e)
+{
+	int rc;
+
+	*previous = ROLE_NONE;
+	if (!uuid_valid(user_id))
+		return berr_set(e, B_ENOTFOUND, "", "no member %s in this team", user_id);
+	if ((rc = acct_member_role(s, team_id, user_id, previous, e)))
+		return rc;
+	if (*previous == ROLE_NONE)
+		return berr_set(e, B_ENOTFOUND, "", "no member %s in this team", user_id);
+	if (strcmp(user_id, actor_id) == 0)
+		return berr_set(e, B_EFORBIDDEN, "", "you cannot %s your own membership; "
+				"ask another admin", verb);
+	if (*previous == ROLE_OWNER)
+		return berr_set(e, B_EFORBIDDEN, "", "you cannot %s the team's owner", verb);
+	return B_OK;
+}
+
+int acct_member_set_role(struct store *s, const char *team_id, const char *actor_id,
+			 const char *user_id, enum role to, enum role *previous, struct berr *e)
+{
+	static const char sql[] = "UPDATE memberships SET role = ? WHERE team_id = ? AND user_id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	*previous = ROLE_NONE;
+	if (to == ROLE_OWNER)
+		return berr_set(e, B_EINVAL, "role", "role owner cannot be given here: a team has "
+				"exactly one owner, set by the operator; use admin, member or viewer");
+	if (to == ROLE_NONE)
+		return berr_set(e, B_EINVAL, "role", "role must be admin, member or viewer");
+	if ((rc = acct_member_target(s, team_id, actor_id, user_id, "change", previous, e)))
+		return rc;
+	if (!(st = store_stmt(s, sql, e)))
+		return B_ESTORE;
+	store_bind_text(st, 1, role_name(to));
+	store_bind_text(st, 2, team_id);
+	store_bind_text(st, 3, user_id);
+	return store_exec_stmt(s, st, e);
+}
+
+int acct_member_remove(struct store *s, const char *team_id, const char *actor_id,
+		       const char *user_id, enum role *previous, struct berr *e)
+{
+	static const char sql[] = "DELETE FROM memberships WHERE team_id = ? AND user_id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acct_member_target(s, team_id, actor_id, user_id, "remove", previous, e)))
+		return rc;
+	if (!(st = store_stmt(s, sql, e)))
+		return B_ESTORE;
+	store_bind_text(st, 1, team_id);
+	store_bind_text(st, 2, user_id);
+	return store_exec_stmt(s, st, e);
+}

@@ -8,6 +8,8 @@
 #include "store.h"
 #include "uuid.h"
 
+#include <cjson/cJSON.h>
+
 /* Ordered: a higher role may do everything a lower one may. */
 enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_MEMBER, ROLE_ADMIN, ROLE_OWNER };
 
@@ -31,5 +33,22 @@ int acct_member_add(struct store *s, const char *team_id, const char *user_id, e
 /* *role is ROLE_NONE when the user is not a member (not an error). */
 int acct_member_role(struct store *s, const char *team_id, const char *user_id,
 		     enum role *role, struct berr *e) B_MUST_CHECK;
+
+/* Appends to list one {user_id, email_address, role, created_at} per member of team_id,
+ * oldest membership first, skipping offset rows and taking at most limit; *total gets the
+ * team's member count. created_at is when the user joined the team. */
+int acct_member_list(struct store *s, const char *team_id, int64_t offset, int64_t limit,
+		     cJSON *list, long *total, struct berr *e) B_MUST_CHECK;
+/* Gives member user_id of team_id the role to; actor_id is the user asking. 400 unless to is
+ * admin, member or viewer (ownership is not handed out here); 404 when user_id is not a UUID
+ * or not a member of the team; 403 for the actor's own membership or the owner's.
+ * *previous gets the role the member had. Run it in a transaction with its audit row. */
+int acct_member_set_role(struct store *s, const char *team_id, const char *actor_id,
+			 const char *user_id, enum role to, enum role *previous,
+			 struct berr *e) B_MUST_CHECK;
+/* Removes member user_id from team_id: 404 as for acct_member_set_role, 403 for the owner
+ * and for the actor's own membership. *previous gets the role the member had. */
+int acct_member_remove(struct store *s, const char *team_id, const char *actor_id,
+		       const char *user_id, enum role *previous, struct berr *e) B_MUST_CHECK;
 
 #endif

@@ -48,10 +48,16 @@
 #define KEY_RANDOM_LEN 40               /* random characters after "sk-" */
 #define KEY_MAX (3 + KEY_RANDOM_LEN)
 
+/* Vault secrets (API.md section 4, /vault/secrets) */
+#define VAULT_NAME_MAX 100              /* display_name, characters (at least 1) */
+#define VAULT_SECRET_MAX 8192           /* secret_value, bytes (at least 1) */
+
 /* Tokens */
 #define JWT_TTL_DEFAULT 3600            /* seconds an access token lives */
 #define JWT_TTL_MAX (30L * 24 * 3600)
 #define JWT_LEEWAY 30                   /* seconds of clock skew forgiven on exp/nbf */
 #define JWT_SECRET_LEN 32               /* bytes of the HS256 key */
+#define REFRESH_TTL (30L * 24 * 3600)   /* seconds a refresh token lives (a login lasts this long idle) */
+#define REFRESH_TOKEN_MAX AUTH_HEADER_MAX /* refresh_token of /auth/refresh: a JWT, as in Authorization */
 
 #endif
