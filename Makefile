@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := fcgi libcjson sqlite3 libjwt libsodium libcurl libnghttp2 libevent
+PKGS    := fcgi libcjson sqlite3 libjwt libsodium libcurl libnghttp2 libevent libevent_openssl libevent_pthreads openssl
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
@@ -19,6 +19,8 @@ LDLIBS  += $(DEPS_LIBS) -lpthread -lm
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 CGI_SRC  := $(sort $(wildcard cgi-bin/*.c))
 TOOL_SRC := tools/berthctl.c
+GW_SRC   := $(sort $(wildcard gateway/*.c))
+AGENT_SRC := $(sort $(wildcard agent/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/*.c))
 SCHEMA   := $(sort $(wildcard schema/[0-9]*_*.sql))
@@ -30,7 +32,9 @@ TOOL_BIN := $(BUILD)/bin/berthctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(BUILD)/tests/integration/integration
 HARNESS_BIN := $(BUILD)/tests/harness/socket-exec
-ALL_BIN  := $(CGI_BIN) $(TOOL_BIN)
+GW_BIN   := $(BUILD)/bin/berth-gatewayd
+AGENT_BIN := $(BUILD)/bin/berth-agent
+ALL_BIN  := $(CGI_BIN) $(TOOL_BIN) $(GW_BIN) $(if $(AGENT_SRC),$(AGENT_BIN))
 
 Q := @
 ifeq ($(V),1)
@@ -65,6 +69,16 @@ $(BUILD)/cgi-bin/%: $(BUILD)/obj/cgi-bin/%.o $(LIBBERTH)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/berthctl: $(BUILD)/obj/tools/berthctl.o $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GW_BIN): $(GW_SRC:%.c=$(BUILD)/obj/%.o) $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(AGENT_BIN): $(AGENT_SRC:%.c=$(BUILD)/obj/%.o) $(LIBBERTH)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

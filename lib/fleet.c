@@ -1,6 +1,12 @@
 #include "berth.h"
 #include "fleet.h"
 #include "clock.h"
+#include "json.h"
+#include "uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void add_json_array(cJSON *o, const char *name, const char *text)
 {
@@ -68,6 +74,204 @@ int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJ
 	store_bind_int(st, 3, offset);
 	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
 		cJSON_AddItemToArray(list, fleet_from_row(st));
+	sqlite3_reset(st);
+	return rc < 0 ? rc : B_OK;
+}
+
+int fleet_agent_connect(struct store *s, const char *team_id, const char *name,
+			const char *credential_id, char id[37], struct berr *e)
+{
+	static const char sql[] =
+		"INSERT INTO agents (id, team_id, agent_name, credential_id, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (team_id, agent_name) DO UPDATE SET"
+		" credential_id = excluded.credential_id RETURNING id";
+	char fresh[UUID_STR_LEN + 1];
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc;
+
+	if (!st)
+		return B_ESTORE;
+	uuid_v7(fresh);
+	store_bind_text(st, 1, fresh);
+	store_bind_text(st, 2, team_id);
+	store_bind_text(st, 3, name);
+	store_bind_text(st, 4, credential_id);
+	store_bind_int(st, 5, clock_now());
+	rc = store_step(s, st, e);
+	if (rc == SQLITE_ROW)
+		snprintf(id, UUID_STR_LEN + 1, "%s", store_col_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? B_OK : rc < 0 ? rc : berr_set(e, B_ESTORE, "", "no agent row");
+}
+
+/* The JSON text of an array member of obj, "[]" when absent or not an array; free() it. */
+static char *array_text(const cJSON *obj, const char *name)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsArray(a)) {
+		char *empty = strdup("[]");
+
+		if (!empty)
+			abort();
+		return empty;
+	}
+	return json_print(a);
+}
+
+int fleet_agent_online(struct store *s, const char *id, const cJSON *info, struct berr *e)
+{
+	static const char sql[] =
+		"UPDATE agents SET agent_status = 'online', agent_labels = ?2, gpu_capacity = ?3,"
+		" gpu_devices = ?4, platform_arch = ?5, agent_version = ?6, connected_at = ?7,"
+		" last_heartbeat = ?7 WHERE id = ?1";
+	const cJSON *gpus = cJSON_GetObjectItemCaseSensitive(info, "gpu_capacity");
+	char *labels = array_text(info, "agent_labels"), *devices = array_text(info, "gpu_devices");
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc = B_ESTORE;
+
+	if (st) {
+		store_bind_text(st, 1, id);
+		store_bind_text(st, 2, labels);
+		store_bind_int(st, 3, cJSON_IsNumber(gpus) ? gpus->valueint : 0);
+		store_bind_text(st, 4, devices);
+		store_bind_text(st, 5, cJSON_GetStringValue(cJSON_GetObjectItem(info, "platform_arch")));
+		store_bind_text(st, 6, cJSON_GetStringValue(cJSON_GetObjectItem(info, "agent_version")));
+		store_bind_int(st, 7, clock_now());
+		rc = store_exec_stmt(s, st, e);
+	}
+	free(labels);
+	free(devices);
+	return rc;
+}
+
+/* UPDATE <sql> bound to (id, now). */
+static int fleet_touch(struct store *s, const char *sql, const char *id, struct berr *e)
+{
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_int(st, 2, clock_now());
+	return store_exec_stmt(s, st, e);
+}
+
+int fleet_agent_heartbeat(struct store *s, const char *id, struct berr *e)
+{
+	static const char sql[] = "UPDATE agents SET last_heartbeat = ?2 WHERE id = ?1";
+
+	return fleet_touch(s, sql, id, e);
+}
+
+int fleet_agent_offline(struct store *s, const char *id, struct berr *e)
+{
+	static const char sql[] =
+		"UPDATE agents SET agent_status = 'offline', last_heartbeat = ?2 WHERE id = ?1";
+
+	return fleet_touch(s, sql, id, e);
+}
+
+int fleet_all_offline(struct store *s, struct berr *e)
+{
+	static const char sql[] = "UPDATE agents SET agent_status = 'offline'"
+				  " WHERE agent_status = 'online'";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	return st ? store_exec_stmt(s, st, e) : B_ESTORE;
+}
+
+int fleet_replica_add(struct store *s, const char *service_id, const char *agent_id,
+		      const char *gpu_ids, char id[37], struct berr *e)
+{
+	static const char sql[] =
+		"INSERT INTO replicas (id, service_id, agent_id, replica_state, replica_detail,"
+		" gpu_ids, created_at, updated_at) VALUES (?1, ?2, ?3, 'pending',"
+		" 'sent to the agent', ?4, ?5, ?5)";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	uuid_v7(id);
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, service_id);
+	store_bind_text(st, 3, agent_id);
+	store_bind_text(st, 4, gpu_ids ? gpu_ids : "[]");
+	store_bind_int(st, 5, clock_now());
+	return store_exec_stmt(s, st, e);
+}
+
+int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
+			 const char *state, const char *detail, const char *container_id,
+			 struct berr *e)
+{
+	static const char sql[] =
+		"UPDATE replicas SET replica_state = ?3, replica_detail = ?4,"
+		" container_id = COALESCE(NULLIF(?5, ''), container_id), updated_at = ?6"
+		" WHERE id = ?1 AND agent_id = ?2 AND (replica_state != ?3 OR replica_detail != ?4"
+		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))";
+	static const char exists[] = "SELECT 1 FROM replicas WHERE id = ? AND agent_id = ?";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc;
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, agent_id);
+	store_bind_text(st, 3, state);
+	store_bind_text(st, 4, detail ? detail : "");
+	store_bind_text(st, 5, container_id ? container_id : "");
+	store_bind_int(st, 6, clock_now());
+	if ((rc = store_exec_stmt(s, st, e)) || store_changes(s))
+		return rc;
+	if (!(st = store_stmt(s, exists, e)))
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, agent_id);
+	rc = store_step(s, st, e);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return berr_set(e, B_ENOTFOUND, "", "no replica %s on this agent", id);
+	return rc < 0 ? rc : B_OK;
+}
+
+int fleet_replica_set_state(struct store *s, const char *id, const char *state,
+			    const char *detail, struct berr *e)
+{
+	static const char sql[] = "UPDATE replicas SET replica_state = ?2, replica_detail = ?3,"
+				  " updated_at = ?4 WHERE id = ?1";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, state);
+	store_bind_text(st, 3, detail ? detail : "");
+	store_bind_int(st, 4, clock_now());
+	return store_exec_stmt(s, st, e);
+}
+
+int fleet_replica_delete(struct store *s, const char *id, struct berr *e)
+{
+	static const char sql[] = "DELETE FROM replicas WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	return store_exec_stmt(s, st, e);
+}
+
+int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e)
+{
+	static const char sql[] = "SELECT replica_state, count(*) FROM replicas GROUP BY 1 ORDER BY 1";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc;
+
+	if (!st)
+		return B_ESTORE;
+	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
+		cJSON_AddNumberToObject(counts, store_col_text(st, 0), sqlite3_column_int(st, 1));
 	sqlite3_reset(st);
 	return rc < 0 ? rc : B_OK;
 }

@@ -15,4 +15,31 @@
 int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
 	       long *total, struct berr *e) B_MUST_CHECK;
 
+/* An agent dialled in: its row (team, name) is created or re-bound to the credential, and
+ * its id copied to id. Status stays offline until fleet_agent_online. */
+int fleet_agent_connect(struct store *s, const char *team_id, const char *name,
+			const char *credential_id, char id[37], struct berr *e) B_MUST_CHECK;
+/* The agent answered /v1/info: store what it said (labels, GPUs, arch, version) and mark it
+ * online, connected and seen now. info is the /v1/info object. */
+int fleet_agent_online(struct store *s, const char *id, const cJSON *info,
+		       struct berr *e) B_MUST_CHECK;
+int fleet_agent_heartbeat(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
+int fleet_agent_offline(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
+/* Marks every agent offline (gatewayd starting: no session survives a restart). */
+int fleet_all_offline(struct store *s, struct berr *e) B_MUST_CHECK;
+
+/* A replica row for service on agent, pending, holding gpu_ids (a JSON array text). */
+int fleet_replica_add(struct store *s, const char *service_id, const char *agent_id,
+		      const char *gpu_ids, char id[37], struct berr *e) B_MUST_CHECK;
+/* Records what the agent reported of replica id; B_ENOTFOUND when the store does not know the
+ * replica on that agent (the agent should then remove it). */
+int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
+			 const char *state, const char *detail, const char *container_id,
+			 struct berr *e) B_MUST_CHECK;
+int fleet_replica_set_state(struct store *s, const char *id, const char *state,
+			    const char *detail, struct berr *e) B_MUST_CHECK;
+/* Number of replicas per state, as members of counts ({"healthy": 2, ...}). */
+int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e) B_MUST_CHECK;
+int fleet_replica_delete(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
+
 #endif

@@ -4,7 +4,7 @@
 # apt-get; otherwise it prints the command to run and fails.
 set -eu
 
-pkgs_build="make gcc pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libnghttp2-dev libevent-dev"
+pkgs_build="make gcc pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libnghttp2-dev libevent-dev libssl-dev"
 pkgs_run="lighttpd sqlite3 curl"
 pkgs_test="libcriterion-dev lighttpd curl"
 pkgs_lint="clang-tidy cppcheck"

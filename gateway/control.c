@@ -1,0 +1,270 @@
+/* control.c: gatewayd's unix socket, HTTP/2 (h2c, prior knowledge) for the FastCGI programs:
+ * GET /healthz, GET /metrics, POST /control/reconcile, and /agents/{agent id}/... relayed as
+ * one stream on that agent's session, both bodies streamed. */
+#include "berth.h"
+#include "gw.h"
+#include "log.h"
+#include "uuid.h"
+#include "fleet.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* One relayed request: down is the FastCGI program's stream, up the agent's. Either side
+ * closing resets the other. */
+struct relay {
+	struct gw *gw;
+	struct h2_stream *down;
+	struct h2_stream *up;
+};
+
+static void respond_json(struct h2_stream *st, int status, const char *code, const char *msg)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"error_message\":\"%s\",\"error_code\":\"%s\"}", msg, code);
+	if (h2_respond_simple(st, status, "application/json", body, strlen(body)))
+		log_warn("control: cannot answer %d", status);
+}
+
+/* Hop-by-hop headers and x-berth-* (reserved for gatewayd and the agent) stay behind. */
+static bool forwardable(const char *name)
+{
+	static const char *const hop[] = {"connection", "keep-alive", "te", "transfer-encoding",
+					  "upgrade", "host", "proxy-connection", "trailer"};
+
+	if (strncmp(name, "x-berth-", 8) == 0 || strncmp(name, "proxy-", 6) == 0)
+		return false;
+	for (size_t i = 0; i < B_ARRAY_LEN(hop); i++)
+		if (strcmp(name, hop[i]) == 0)
+			return false;
+	return true;
+}
+
+static void relay_start(struct gw *gw, struct h2_stream *st, const char *agent_id,
+			const char *rest)
+{
+	struct session *s = session_find(gw, agent_id);
+	struct h2_header hdrs[H2_HEADERS_MAX];
+	struct relay *r;
+	size_t n = 0;
+
+	if (!s)
+		return respond_json(st, 503, "agent_offline", "the agent is not connected");
+	for (size_t i = 0; i < st->nheaders; i++)
+		if (forwardable(st->headers[i].name))
+			hdrs[n++] = st->headers[i];
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->gw = gw;
+	r->down = st;
+	st->user = r;
+	r->up = session_relay_open(s, st->method, rest, hdrs, n, r);
+	if (!r->up) {
+		st->user = NULL;
+		free(r);
+		respond_json(st, 502, "upstream_failed", "cannot open a stream to the agent");
+	}
+}
+
+void relay_response(void *arg, struct h2_stream *up)
+{
+	struct relay *r = arg;
+
+	if (r->down && h2_respond(r->down, up->status, up->headers, up->nheaders, true))
+		h2_stream_reset(up, 0x8);
+}
+
+void relay_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct relay *r = arg;
+
+	if (r->down)
+		h2_stream_write(r->down, p, n);
+}
+
+void relay_end(void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->down)
+		h2_stream_end(r->down);
+}
+
+/* The agent's stream is gone: reset ours unless it finished cleanly, then forget it. */
+void relay_closed(void *arg, uint32_t error)
+{
+	struct relay *r = arg;
+
+	r->up = NULL;
+	if (r->down) {
+		if (error)
+			h2_stream_reset(r->down, error);
+		return;
+	}
+	free(r);
+}
+
+static void metrics(struct gw *gw, struct h2_stream *st)
+{
+	struct evbuffer *b = evbuffer_new();
+	cJSON *counts = cJSON_CreateObject(), *c;
+	struct berr e = {0};
+	size_t n;
+
+	evbuffer_add_printf(b,
+		"# HELP berth_gateway_sessions Agents connected now.\n"
+		"# TYPE berth_gateway_sessions gauge\nberth_gateway_sessions %zu\n"
+		"# TYPE berth_gateway_sessions_total counter\nberth_gateway_sessions_total %llu\n"
+		"# HELP berth_gateway_streams_open Streams open on agent sessions.\n"
+		"# TYPE berth_gateway_streams_open gauge\nberth_gateway_streams_open %zu\n"
+		"# HELP berth_gateway_relay_bytes_total Relayed body bytes by direction.\n"
+		"# TYPE berth_gateway_relay_bytes_total counter\n"
+		"berth_gateway_relay_bytes_total{direction=\"to_agent\"} %llu\n"
+		"berth_gateway_relay_bytes_total{direction=\"from_agent\"} %llu\n"
+		"# TYPE berth_gateway_reconciles_total counter\nberth_gateway_reconciles_total %llu\n"
+		"# HELP berth_replicas Replicas by state.\n# TYPE berth_replicas gauge\n",
+		session_count(gw), (unsigned long long)gw->m.sessions_total,
+		session_open_streams(gw), (unsigned long long)gw->m.bytes_in,
+		(unsigned long long)gw->m.bytes_out, (unsigned long long)gw->m.reconciles);
+	if (fleet_replica_counts(gw->store, counts, &e))
+		log_error("metrics: %s", e.message);
+	cJSON_ArrayForEach(c, counts)
+		evbuffer_add_printf(b, "berth_replicas{state=\"%s\"} %d\n", c->string, c->valueint);
+	n = evbuffer_get_length(b);
+	if (h2_respond_simple(st, 200, "text/plain; version=0.0.4",
+			      (const char *)evbuffer_pullup(b, -1), n))
+		log_warn("control: cannot answer /metrics");
+	evbuffer_free(b);
+	cJSON_Delete(counts);
+}
+
+/* /agents/<uuid>/<rest>: the agent id and where rest starts, or false. */
+static bool agent_path(const char *path, char id[UUID_STR_LEN + 1], const char **rest)
+{
+	if (strncmp(path, "/agents/", 8) != 0 || strlen(path) < 8 + UUID_STR_LEN + 1)
+		return false;
+	memcpy(id, path + 8, UUID_STR_LEN);
+	id[UUID_STR_LEN] = '\0';
+	*rest = path + 8 + UUID_STR_LEN;
+	return uuid_valid(id) && **rest == '/';
+}
+
+static void control_request(struct h2_stream *st, void *arg)
+{
+	struct gw *gw = arg;
+	char id[UUID_STR_LEN + 1];
+	const char *rest;
+
+	if (!st->method || !st->path)
+		return respond_json(st, 400, "validation_failed", "a request needs :method and :path");
+	if (strcmp(st->path, "/healthz") == 0 && strcmp(st->method, "GET") == 0) {
+		if (h2_respond_simple(st, 200, "text/plain", "ok\n", 3))
+			log_warn("control: cannot answer /healthz");
+	} else if (strcmp(st->path, "/metrics") == 0 && strcmp(st->method, "GET") == 0) {
+		metrics(gw, st);
+	} else if (strcmp(st->path, "/control/reconcile") == 0 && strcmp(st->method, "POST") == 0) {
+		gw_reconcile_soon(gw);
+		if (h2_respond_simple(st, 202, "application/json", "{\"is_success\":true}", 19))
+			log_warn("control: cannot answer /control/reconcile");
+	} else if (agent_path(st->path, id, &rest)) {
+		relay_start(gw, st, id, rest);
+	} else {
+		respond_json(st, 404, "not_found", "no such endpoint");
+	}
+}
+
+static void control_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg)
+{
+	struct relay *r = st->user;
+
+	if (r && r->up) {
+		((struct gw *)arg)->m.bytes_in += n;
+		h2_stream_write(r->up, p, n);
+	}
+}
+
+static void control_end(struct h2_stream *st, void *arg)
+{
+	struct relay *r = st->user;
+
+	(void)arg;
+	if (r && r->up)
+		h2_stream_end(r->up);
+}
+
+/* The caller's stream is gone (finished or the client went away): cancel the agent's. */
+static void control_close(struct h2_stream *st, uint32_t error, void *arg)
+{
+	struct relay *r = st->user;
+
+	(void)error;
+	(void)arg;
+	if (!r)
+		return;
+	r->down = NULL;
+	if (r->up)
+		h2_stream_reset(r->up, 0x8 /* CANCEL */);
+	else
+		free(r);
+}
+
+static void control_conn_closed(struct h2_conn *c, void *arg)
+{
+	(void)arg;
+	h2_conn_free(c);
+}
+
+static const struct h2_callbacks control_h2 = {
+	.request = control_request,
+	.data = control_data,
+	.end = control_end,
+	.close = control_close,
+	.conn_closed = control_conn_closed,
+};
+
+static void control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			   int len, void *arg)
+{
+	struct gw *gw = arg;
+	struct bufferevent *bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+
+	(void)l;
+	(void)sa;
+	(void)len;
+	if (!h2_conn_new(bev, true, &control_h2, gw))
+		bufferevent_free(bev);
+}
+
+int control_listen(struct gw *gw)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(gw->opts.socket) >= sizeof(a.sun_path)) {
+		log_error("control socket path too long: %s", gw->opts.socket);
+		return B_EINVAL;
+	}
+	memcpy(a.sun_path, gw->opts.socket, strlen(gw->opts.socket) + 1);
+	unlink(gw->opts.socket); /* a stale socket of a previous run */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(gw->opts.socket, 0660) ||
+	    listen(fd, 1024)) {
+		log_error("control socket %s: %s", gw->opts.socket, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return B_EIO;
+	}
+	evutil_make_socket_nonblocking(fd);
+	gw->control_listener = evconnlistener_new(gw->base, control_accept, gw,
+						  LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	return gw->control_listener ? B_OK : B_EIO;
+}
