@@ -110,7 +110,7 @@ static int jwt_verify(const struct auth_keys *k, const char *token, const char *
 	}
 	s = jwt_get_grant(j, "typ");
 	if (!s || strcmp(s, typ) != 0) {
-		berr_set(e, rc, "Authorization", "the token is not an %s token", typ);
+		berr_set(e, rc, "Authorization", "the token is not of type %s", typ);
 		goto out;
 	}
 	errno = 0;
