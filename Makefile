@@ -13,7 +13,7 @@ TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 OPT     ?= -O2 -g
 CFLAGS  ?=
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers \
-           -D_GNU_SOURCE -MMD -MP $(OPT) -iquote lib -iquote $(BUILD)/gen $(DEPS_CFLAGS)
+           -D_GNU_SOURCE -MMD -MP $(OPT) -iquote lib -iquote agent -iquote $(BUILD)/gen $(DEPS_CFLAGS)
 LDLIBS  += $(DEPS_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
@@ -32,6 +32,7 @@ TOOL_BIN := $(BUILD)/bin/berthctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(BUILD)/tests/integration/integration
 HARNESS_BIN := $(BUILD)/tests/harness/socket-exec
+DOCKER_TEST_BIN := $(BUILD)/tests/docker/docker_test $(BUILD)/tests/docker/replicas_test
 GW_BIN   := $(BUILD)/bin/berth-gatewayd
 AGENT_BIN := $(BUILD)/bin/berth-agent
 ALL_BIN  := $(CGI_BIN) $(TOOL_BIN) $(GW_BIN) $(if $(AGENT_SRC),$(AGENT_BIN))
@@ -41,7 +42,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all test unit integration run lint asan clean deps-build deps-run deps-test deps-lint deps-asan
+.PHONY: all test unit docker integration run lint asan clean deps-build deps-run deps-test deps-lint deps-asan
 
 all: $(ALL_BIN)
 
@@ -93,6 +94,18 @@ $(INTEG_BIN): $(INTEG_SRC:%.c=$(BUILD)/obj/%.o) $(LIBBERTH)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/docker/docker_test: $(BUILD)/obj/tests/docker/docker_test.o \
+		$(BUILD)/obj/agent/docker.o $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/docker/replicas_test: $(BUILD)/obj/tests/agent/replicas_test.o \
+		$(BUILD)/obj/agent/replicas.o $(BUILD)/obj/agent/docker.o $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 $(BUILD)/tests/harness/%: tests/harness/%.c
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -107,11 +120,14 @@ deps-%:
 # ---- tests ----
 # Criterion prints its summary on stderr; keep 2>&1 wherever this output is collected.
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(HARNESS_BIN)
-	$(Q)$(MAKE) --no-print-directory unit integration
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(HARNESS_BIN) $(DOCKER_TEST_BIN)
+	$(Q)$(MAKE) --no-print-directory unit docker integration
 
 unit: $(UNIT_BIN)
 	$(Q)tools/test-unit.sh $(UNIT_BIN)
+
+docker: $(DOCKER_TEST_BIN)
+	$(Q)tests/docker/run.sh $(abspath $(BUILD)) $(DOCKER_TEST_BIN)
 
 integration: $(ALL_BIN) $(INTEG_BIN) $(HARNESS_BIN)
 	$(Q)BERTH_BUILD=$(abspath $(BUILD)) tests/integration/run.sh $(INTEG_BIN)
@@ -122,26 +138,28 @@ run: deps-run
 	$(Q)BERTH_BUILD=$(abspath $(BUILD)) tools/run.sh
 
 # ---- static analysis ----
-LINT_SRC := $(LIB_SRC) $(CGI_SRC) $(TOOL_SRC)
+LINT_SRC := $(LIB_SRC) $(CGI_SRC) $(TOOL_SRC) $(GW_SRC) $(AGENT_SRC)
 lint: deps-lint
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/gen/schema.c
 	@echo "  TIDY    lib cgi-bin tools"
 	$(Q)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE \
-		-iquote lib -iquote $(BUILD)/gen $(DEPS_CFLAGS) 2>&1 | grep -v 'warnings generated' ; \
+		-iquote lib -iquote agent -iquote $(BUILD)/gen $(DEPS_CFLAGS) 2>&1 | grep -v 'warnings generated' ; \
 		test $${PIPESTATUS[0]:-0} -eq 0
 	@echo "  CPPCHECK lib cgi-bin tools"
 	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Ilib -I$(BUILD)/gen $(LINT_SRC)
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Ilib -Iagent -I$(BUILD)/gen \
+		'-DcJSON_ArrayForEach(e,a)=for(e=(a)?(a)->child:0;e;e=e->next)' $(LINT_SRC)
 
 # ---- sanitizers: the same tests, built with clang under ASan + UBSan ----
 asan: deps-asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
 		all build/asan/tests/integration/integration build/asan/tests/harness/socket-exec \
+		build/asan/tests/docker/docker_test build/asan/tests/docker/replicas_test \
 		$(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
 	$(Q)BERTH_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
-		unit integration
+		unit docker integration
 
 clean:
 	rm -rf build

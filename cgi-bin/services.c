@@ -5,6 +5,7 @@
 #include "catalog.h"
 #include "http.h"
 #include "svc.h"
+#include "tunnel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -136,6 +137,7 @@ static void one(struct http_ctx *ctx, struct http_req *r, const struct principal
 		return http_respond_error(r, &e);
 	if (n == 1)
 		return http_respond_empty(r, 204);
+	tunnel_poke(ctx->app->cfg.gateway_socket); /* placement starts now, not on the next tick */
 	respond_success(r);
 }
 

@@ -20,6 +20,7 @@
 struct gw_opts {
 	char listen[128];          /* host:port for agents, default 127.0.0.1:8091 */
 	char socket[4096];         /* control socket, default <var>/run/gatewayd.sock */
+	char port_file[4096];      /* where to write the agent port bound (for --listen :0) */
 	long ping_interval_ms;     /* 10000 */
 	long ping_deadline_ms;     /* 20000: no PING answer for this long ends a session */
 	long reconcile_ms;         /* 5000 */

@@ -6,7 +6,9 @@
 #include "fleet.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +18,7 @@
 static const char usage[] =
 	"usage: berth-gatewayd [--listen HOST:PORT] [--socket PATH] [--ping-interval-ms N]\n"
 	"                      [--ping-deadline-ms N] [--grace-s N] [--deploy-deadline-s N]\n"
-	"                      [--reconcile-ms N]\n\n"
+	"                      [--reconcile-ms N] [--port-file PATH]\n\n"
 	"Accepts berth-agent connections (GET /api/v1/agent/connect, Upgrade: berth-tunnel/1) on\n"
 	"--listen (default 127.0.0.1:8091; put lighttpd's mod_proxy in front for TLS), serves\n"
 	"/healthz, /metrics, /control/reconcile and /agents/{id}/... over HTTP/2 on the unix\n"
@@ -114,6 +116,8 @@ static int parse_args(struct gw *gw, int argc, char **argv)
 			snprintf(o->listen, sizeof(o->listen), "%s", v);
 		else if (strcmp(f, "--socket") == 0)
 			snprintf(o->socket, sizeof(o->socket), "%s", v);
+		else if (strcmp(f, "--port-file") == 0)
+			snprintf(o->port_file, sizeof(o->port_file), "%s", v);
 		else if (!parse_ms(v, &n))
 			return fprintf(stderr, "berth-gatewayd: %s takes a positive number\n", f), 2;
 		else if (strcmp(f, "--ping-interval-ms") == 0)
@@ -141,14 +145,73 @@ static struct event *every(struct gw *gw, long ms, event_callback_fn fn)
 	return ev;
 }
 
+/* IPv4:PORT or [IPv6]:PORT; port 0 (the kernel picks one) is allowed, unlike in
+ * evutil_parse_sockaddr_port. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *len)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 0 || port > 65535)
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if (!host[0])
+		return -1;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		host[strlen(host) - 1] = '\0';
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -1;
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	*len = sizeof(struct sockaddr_in);
+	return inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1 ? 0 : -1;
+}
+
+/* With --listen HOST:0 the kernel picks the port: tell whoever started us (the tests). */
+static int write_port(struct gw *gw)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} a = {0};
+	socklen_t len = sizeof(a);
+	evutil_socket_t fd = evconnlistener_get_fd(gw->agent_listener);
+	char tmp[4200];
+	FILE *f;
+	int port;
+
+	if (getsockname(fd, &a.sa, &len))
+		return 1;
+	port = a.sa.sa_family == AF_INET6 ? ntohs(a.in6.sin6_port) : ntohs(a.in.sin_port);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", gw->opts.port_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) || rename(tmp, gw->opts.port_file)) {
+		log_error("cannot write %s", gw->opts.port_file);
+		return 1;
+	}
+	return 0;
+}
+
 static int gw_start(struct gw *gw)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	struct berr e = {0};
 
-	if (evutil_parse_sockaddr_port(gw->opts.listen, (struct sockaddr *)&ss, &len)) {
-		log_error("--listen %s is not HOST:PORT", gw->opts.listen);
+	if (parse_listen(gw->opts.listen, &ss, &len)) {
+		log_error("--listen %s is not IPV4:PORT or [IPV6]:PORT", gw->opts.listen);
 		return 1;
 	}
 	if (store_open(gw->cfg.db, &gw->store, &e) || store_migrate(gw->store, &e) ||
@@ -165,6 +228,8 @@ static int gw_start(struct gw *gw)
 		log_error("cannot listen on %s: %s", gw->opts.listen, strerror(errno));
 		return 1;
 	}
+	if (gw->opts.port_file[0] && write_port(gw))
+		return 1;
 	gw->ping_timer = every(gw, gw->opts.ping_interval_ms, on_ping);
 	gw->reconcile_timer = every(gw, gw->opts.reconcile_ms, on_reconcile);
 	gw->reconcile_soon = evtimer_new(gw->base, on_reconcile, gw);

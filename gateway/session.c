@@ -18,8 +18,8 @@
 
 #define HANDSHAKE_MAX 8192
 #define HANDSHAKE_TIMEOUT_S 10
-#define INFO_MAX (256 * 1024)
-#define EVENT_LINE_MAX (64 * 1024)
+#define INFO_MAX ((size_t)256 * 1024)
+#define EVENT_LINE_MAX ((size_t)64 * 1024)
 
 struct session {
 	struct gw *gw;
@@ -136,8 +136,12 @@ size_t session_open_streams(const struct gw *gw)
 
 void session_free_all(struct gw *gw)
 {
-	while (gw->sessions)
-		session_free(gw->sessions);
+	struct session *s, *next;
+
+	for (s = gw->sessions; s; s = next) {
+		next = s->next;
+		session_free(s);
+	}
 }
 
 static struct call *call_new(struct session *s, enum call_kind kind, const char *replica_id)

@@ -28,6 +28,7 @@ static const struct ckey keys[] = {
 	{"db", S(db)},
 	{"jwt_secret_file", S(jwt_secret_file)},
 	{"vault_key_file", S(vault_key_file)},
+	{"gateway_socket", S(gateway_socket)},
 	{"jwt_issuer", S(jwt_issuer)},
 	{"jwt_ttl", L(jwt_ttl, 60, JWT_TTL_MAX)},
 	{"bind", S(bind)},
@@ -109,6 +110,9 @@ static void config_derive(struct config *c)
 		snprintf(c->db, sizeof(c->db), "%.*s/berth.db", PATH_MAX - 16, c->var);
 	if (!c->jwt_secret_file[0])
 		snprintf(c->jwt_secret_file, sizeof(c->jwt_secret_file), "%.*s/secrets/jwt.key",
+			 PATH_MAX - 32, c->var);
+	if (!c->gateway_socket[0])
+		snprintf(c->gateway_socket, sizeof(c->gateway_socket), "%.*s/run/gatewayd.sock",
 			 PATH_MAX - 32, c->var);
 	if (!c->vault_key_file[0])
 		snprintf(c->vault_key_file, sizeof(c->vault_key_file), "%.*s/secrets/vault.key",

@@ -14,6 +14,7 @@ struct config {
 	char db[PATH_MAX];              /* default <var>/berth.db */
 	char jwt_secret_file[PATH_MAX]; /* default <var>/secrets/jwt.key */
 	char vault_key_file[PATH_MAX];  /* default <var>/secrets/vault.key */
+	char gateway_socket[PATH_MAX];  /* gatewayd's control socket, <var>/run/gatewayd.sock */
 	char jwt_issuer[64];            /* default "berth" */
 	long jwt_ttl;                   /* seconds, default JWT_TTL_DEFAULT */
 	char bind[64];                  /* lighttpd's address for make run, default 127.0.0.1 */

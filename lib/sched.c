@@ -235,7 +235,11 @@ static void mark_gpus(struct sched_agent *a, const char *ids)
 	cJSON *arr = cJSON_Parse(ids), *id;
 
 	cJSON_ArrayForEach(id, arr) {
-		int g = cJSON_IsString(id) ? atoi(id->valuestring) : -1;
+		char *end = NULL;
+		long g = cJSON_IsString(id) ? strtol(id->valuestring, &end, 10) : -1;
+
+		if (end && *end)
+			continue; /* not an index berth wrote */
 
 		if (g >= 0 && g < SCHED_GPU_MAX)
 			a->gpu_used[g] = true;

@@ -2,10 +2,11 @@
 # Derives a development lighttpd configuration from the production one (lighttpd.conf), so the
 # two never drift: lines tagged "# devconf: NAME" get NAME's value, lines tagged
 # "# devconf: drop" and blocks between "# BEGIN production-only" and "# END production-only"
-# go. Usage: tools/devconf.sh IN OUT ROOT BIN VAR BIND PORT [socket-activation]
+# go. Usage: tools/devconf.sh IN OUT ROOT BIN VAR BIND PORT GWPORT [socket-activation]
 set -eu
-[ $# -ge 7 ] || { echo "usage: $0 IN OUT ROOT BIN VAR BIND PORT [socket-activation]" >&2; exit 2; }
-in=$1 out=$2 root=$3 bin=$4 var=$5 bind=$6 port=$7
+[ $# -ge 8 ] || { echo "usage: $0 IN OUT ROOT BIN VAR BIND PORT GWPORT [socket-activation]" >&2; exit 2; }
+in=$1 out=$2 root=$3 bin=$4 var=$5 bind=$6 port=$7 gwport=$8
+case "$port$gwport" in *[!0-9]*) echo "$0: ports are numbers" >&2; exit 2 ;; esac
 for v in "$root" "$bin" "$var" "$bind" "$port"; do
 	case "$v" in *'"'*|*'\'*|*'|'*) echo "$0: refusing a value with a quote, backslash or |: $v" >&2; exit 2 ;; esac
 done
@@ -17,8 +18,9 @@ done
 	    -e "s|^\(var.berth_bin *= *\).*# devconf: bin\b.*$|\1\"$bin\"|" \
 	    -e "s|^\(var.berth_var *= *\).*# devconf: var\b.*$|\1\"$var\"|" \
 	    -e "s|^\(server.bind *= *\).*# devconf: bind\b.*$|\1\"$bind\"|" \
-	    -e "s|^\(server.port *= *\).*# devconf: port\b.*$|\1$port|" "$in"
-	if [ "${8:-}" = socket-activation ]; then
+	    -e "s|^\(server.port *= *\).*# devconf: port\b.*$|\1$port|" \
+	    -e "s|^\(var.berth_gateway_port *= *\).*# devconf: gwport\b.*$|\1$gwport|" "$in"
+	if [ "${9:-}" = socket-activation ]; then
 		echo 'server.systemd-socket-activation = "enable"'
 	fi
 } > "$out.tmp"

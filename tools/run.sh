@@ -1,20 +1,52 @@
-#!/bin/sh
+#!/bin/bash
 # make run: initialise the state directory on first start (printing the first credentials
-# once), derive the development lighttpd configuration and run lighttpd in the foreground.
-# Ctrl-C stops lighttpd and the FastCGI programs it spawned.
-set -eu
+# once), then run berth-gatewayd, a local berth-agent (named "local", using this machine's
+# Docker engine when there is one) and lighttpd with the FastCGI programs, in the foreground.
+# Ctrl-C stops all of them.
+set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BERTH_BUILD:-$root/build}
 var=${BERTH_VAR:-$root/var}
 port=${BERTH_PORT:-8080}
 bind=${BERTH_BIND:-127.0.0.1}
+gwport=${BERTH_GATEWAY_PORT:-8091}
 
 mkdir -p "$var"
 var=$(cd "$var" && pwd)
 export BERTH_VAR="$var" BERTH_PORT="$port" BERTH_BIND="$bind"
 "$bin/bin/berthctl" --var "$var" init
+
+# The local agent's key: made once, kept in the state directory (mode 0600).
+if [ ! -s "$var/secrets/agent.key" ]; then
+	(umask 077 && "$bin/bin/berthctl" --var "$var" credential add default agent local \
+		> "$var/secrets/agent.key.tmp") && mv "$var/secrets/agent.key.tmp" "$var/secrets/agent.key"
+fi
+
 "$root/tools/devconf.sh" "$root/lighttpd.conf" "$var/lighttpd.conf" "$root" "$bin" "$var" \
-	"$bind" "$port"
+	"$bind" "$port" "$gwport"
 lighttpd -tt -f "$var/lighttpd.conf" >/dev/null
-echo "berth: serving http://$bind:$port/ (logs in $var/log/lighttpd.log; Ctrl-C stops)"
-exec lighttpd -D -f "$var/lighttpd.conf"
+
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+"$bin/bin/berth-gatewayd" --listen "127.0.0.1:$gwport" 2>> "$var/log/gatewayd.log" &
+pids+=($!)
+lighttpd -D -f "$var/lighttpd.conf" &
+pids+=($!)
+sleep 0.3
+docker_note="Docker engine at /var/run/docker.sock"
+[ -S /var/run/docker.sock ] || docker_note="no Docker engine found: the agent reports its runtime as unavailable"
+"$bin/bin/berth-agent" --gateway "http://$bind:$port" --key "@$var/secrets/agent.key" \
+	--name local 2>> "$var/log/agent.log" &
+pids+=($!)
+
+echo "berth: serving http://$bind:$port/ with gatewayd on 127.0.0.1:$gwport and agent \"local\" ($docker_note)."
+echo "berth: logs in $var/log/ (lighttpd.log, gatewayd.log, agent.log). Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+echo "berth: a process exited; stopping the rest" >&2

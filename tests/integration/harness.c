@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 static const char *env_or_die(const char *name)
@@ -369,4 +371,204 @@ void h_parallel(int n, long *statuses, const char *method, const char *path,
 	}
 	curl_slist_free_all(list);
 	curl_multi_cleanup(m);
+}
+
+void h_agent_name(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s-%s", env_or_die("BERTH_TEST_RUN"), name);
+}
+
+int h_agent_start(const char *name, const char *key, const char *labels)
+{
+	char full[128], keyfile[4096], label_arg[256], pidline[32];
+	int fd;
+	pid_t pid;
+
+	h_agent_name(full, sizeof(full), name);
+	snprintf(keyfile, sizeof(keyfile), "%s/%s.key", env_or_die("BERTH_TEST_STATE"), full);
+	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0 && write(fd, key, strlen(key)) == (ssize_t)strlen(key));
+	close(fd);
+	snprintf(label_arg, sizeof(label_arg), "berth.run=%s", env_or_die("BERTH_TEST_RUN"));
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char keyarg[4200], logpath[4200];
+		const char *argv[20];
+		int n = 0, log;
+
+		setsid();
+		snprintf(keyarg, sizeof(keyarg), "@%s", keyfile);
+		snprintf(logpath, sizeof(logpath), "%s/agent-%s.log", getenv("BERTH_TEST_STATE"), full);
+		log = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
+		}
+		argv[n++] = getenv("BERTH_TEST_AGENT");
+		argv[n++] = "--gateway";
+		argv[n++] = getenv("BERTH_TEST_GATEWAY");
+		argv[n++] = "--key";
+		argv[n++] = keyarg;
+		argv[n++] = "--name";
+		argv[n++] = full;
+		argv[n++] = "--container-labels";
+		argv[n++] = label_arg;
+		argv[n++] = "--probe-interval-ms";
+		argv[n++] = "300";
+		argv[n++] = "--reconnect-max-ms";
+		argv[n++] = "1000";
+		if (labels) {
+			argv[n++] = "--labels";
+			argv[n++] = labels;
+		}
+		argv[n] = NULL;
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	snprintf(pidline, sizeof(pidline), "%d\n", (int)pid);
+	snprintf(keyfile, sizeof(keyfile), "%s/agent-pids", env_or_die("BERTH_TEST_STATE"));
+	fd = open(keyfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	cr_assert(fd >= 0 && write(fd, pidline, strlen(pidline)) > 0);
+	close(fd);
+	return (int)pid;
+}
+
+void h_agent_kill(int pid)
+{
+	int status;
+
+	kill(-pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+long h_wait_count(const char *sql, const char *param, long want, int ms)
+{
+	long got = -1;
+
+	for (int waited = 0; waited <= ms; waited += 100) {
+		got = h_db_count(sql, param);
+		if (got == want)
+			break;
+		usleep(100 * 1000);
+	}
+	return got;
+}
+
+bool h_wait_text(const char *sql, const char *param, const char *want, int ms, char *out,
+		 size_t n)
+{
+	for (int waited = 0; waited <= ms; waited += 100) {
+		h_db_text(sql, param, out, n);
+		if (strcmp(out, want) == 0)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+static long h_docker(struct h_resp *r, const char *method, const char *path)
+{
+	struct h_sink b = {0};
+	char url[1024];
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	snprintf(url, sizeof(url), "http://docker/v1.41%s", path);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, "/var/run/docker.sock");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	cr_assert(eq(int, curl_easy_perform(c), CURLE_OK), "docker %s %s", method, path);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (r) {
+		memset(r, 0, sizeof(*r));
+		r->status = status;
+		r->body = b.p ? b.p : calloc(1, 1);
+		r->len = b.len;
+		r->headers = calloc(1, 1);
+		r->json = cJSON_Parse(r->body);
+	} else {
+		free(b.p);
+	}
+	return status;
+}
+
+long h_docker_post(const char *path)
+{
+	return h_docker(NULL, "POST", path);
+}
+
+long h_docker_get(struct h_resp *r, const char *path)
+{
+	return h_docker(r, "GET", path);
+}
+
+/* Appends pid to the list run.sh kills at the end. */
+static void h_register_pid(pid_t pid)
+{
+	char path[4096], line[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/agent-pids", env_or_die("BERTH_TEST_STATE"));
+	snprintf(line, sizeof(line), "%d\n", (int)pid);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	cr_assert(fd >= 0 && write(fd, line, strlen(line)) > 0);
+	close(fd);
+}
+
+static long h_state_number(const char *file)
+{
+	char path[4096], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", env_or_die("BERTH_TEST_STATE"), file);
+	f = fopen(path, "r");
+	cr_assert(f && fgets(buf, sizeof(buf), f), "cannot read %s", path);
+	fclose(f);
+	return strtol(buf, NULL, 10);
+}
+
+void h_gatewayd_restart(void)
+{
+	long old = h_state_number("gatewayd.pid"), port = h_state_number("gwport");
+	char listen[64], bin[4096], pidfile[4096], line[32];
+	pid_t pid;
+	FILE *f;
+
+	kill(-(pid_t)old, SIGKILL);
+	for (int i = 0; i < 50 && kill((pid_t)old, 0) == 0; i++)
+		usleep(100 * 1000);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%ld", port);
+	snprintf(bin, sizeof(bin), "%s", env_or_die("BERTH_TEST_AGENT"));
+	snprintf(bin + strlen(bin) - strlen("berth-agent"), sizeof(bin), "berth-gatewayd");
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char log[4200];
+		int fd;
+
+		setsid();
+		snprintf(log, sizeof(log), "%s/gatewayd.log", getenv("BERTH_TEST_STATE"));
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, bin, "--listen", listen, "--ping-interval-ms", "300", "--ping-deadline-ms",
+		      "1500", "--reconcile-ms", "500", "--grace-s", "3", "--deploy-deadline-s", "60",
+		      (char *)NULL);
+		_exit(127);
+	}
+	h_register_pid(pid);
+	snprintf(pidfile, sizeof(pidfile), "%s/gatewayd.pid", env_or_die("BERTH_TEST_STATE"));
+	snprintf(line, sizeof(line), "%d\n", (int)pid);
+	f = fopen(pidfile, "w");
+	cr_assert(f && fputs(line, f) >= 0);
+	fclose(f);
 }

@@ -68,6 +68,28 @@ const char *const *h_auth(struct h_auth *a, const char *cred, const char *team);
 void h_call(struct h_resp *r, const char *method, const char *path, const char *cred,
 	    const char *team, const char *json);
 
+/* Starts berth-agent NAME (prefixed with the run id, so its containers are the run's) for
+ * the key, with labels (may be NULL), dialling the gateway through lighttpd. Returns its pid;
+ * it runs in a session of its own and run.sh stops it even if the test does not. */
+int h_agent_start(const char *name, const char *key, const char *labels);
+/* SIGKILL, as a crash would (containers keep running); waits for it to go. */
+void h_agent_kill(int pid);
+/* The agent name as the gateway sees it: the run's prefix + name. */
+void h_agent_name(char *out, size_t n, const char *name);
+/* Kills berth-gatewayd (SIGKILL, as a crash) and starts it again on the same port, with the
+ * harness's settings; run.sh stops the new one at the end. */
+void h_gatewayd_restart(void);
+/* Polls SELECT count(*)-style sql (one text parameter) until it returns want or ms pass;
+ * returns the last value. */
+long h_wait_count(const char *sql, const char *param, long want, int ms);
+/* Polls a text query until it equals want or ms pass; the last value lands in out. */
+bool h_wait_text(const char *sql, const char *param, const char *want, int ms, char *out,
+		 size_t n);
+/* POST to the Docker engine's API path (e.g. /containers/ID/kill); returns the status. */
+long h_docker_post(const char *path);
+/* GET from the Docker engine's API; the status, and the body in r. */
+long h_docker_get(struct h_resp *r, const char *path);
+
 /* A single integer from the test database (SELECT ... with one text parameter or NULL). */
 long h_db_count(const char *sql, const char *param);
 /* The first column of the first row as text into out ("" when there is none). */

@@ -14,7 +14,14 @@ status=1
 # Each server runs in a session of its own (setsid): killing its process group also stops
 # the FastCGI programs it spawned, and nothing of a parallel run.
 teardown() {
+	if [ -f "$state/agent-pids" ]; then
+		while read -r p; do kill -TERM -- "-$p" 2>/dev/null; done < "$state/agent-pids"
+	fi
+	if [ -n "${run_id:-}" ] && command -v docker >/dev/null; then
+		docker ps -aq --filter "label=berth.run=$run_id" | xargs -r docker rm -f > /dev/null 2>&1
+	fi
 	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+	docker_down 2>/dev/null
 	for p in "${pids[@]}"; do
 		for _ in $(seq 50); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL -- "-$p" 2>/dev/null
@@ -37,13 +44,30 @@ if [ "${BERTH_SANITIZE:-0}" = 1 ]; then
 fi
 "$build/bin/berthctl" --var "$BERTH_VAR" init > "$state/init.txt" || { cat "$state/init.txt"; exit 1; }
 
+# A real Docker engine for the agents, and the fixture image they run.
+# shellcheck source=tests/lib/dockerd.sh
+. "$root/tests/lib/dockerd.sh"
+docker_up || exit 1
+"$root/tests/fixtures/build-image.sh" "$build" > "$state/fixture.log" 2>&1 ||
+	{ echo "integration: cannot build the fixture image"; cat "$state/fixture.log" "$state/dockerd.log" 2>/dev/null; exit 1; }
+
+# berth-gatewayd on a port the kernel picks, with short timers so the tests run quickly.
+setsid "$build/bin/berth-gatewayd" --listen 127.0.0.1:0 --port-file "$state/gwport" \
+	--ping-interval-ms 300 --ping-deadline-ms 1500 --reconcile-ms 500 --grace-s 3 \
+	--deploy-deadline-s 60 > "$state/gatewayd.log" 2>&1 &
+pids+=($!)
+echo $! > "$state/gatewayd.pid"
+disown $! # a test may kill it on purpose: no "Killed" notice for that
+for _ in $(seq 100); do [ -s "$state/gwport" ] && break; sleep 0.1; done
+[ -s "$state/gwport" ] || { echo "integration: gatewayd did not come up"; cat "$state/gatewayd.log"; exit 1; }
+
 # The configuration is derived only once the socket is bound, naming its real port: lighttpd
 # then adopts the inherited socket; with any other port it would bind that one as well.
 # The shell execs lighttpd, so LISTEN_PID (socket-exec's pid) stays right.
 setsid "$build/tests/harness/socket-exec" "$state/port" /bin/sh -c \
-	'"$1" "$2" "$3" "$4" "$5" "$6" 127.0.0.1 "$(cat "$7")" socket-activation && exec lighttpd -D -f "$3"' \
+	'"$1" "$2" "$3" "$4" "$5" "$6" 127.0.0.1 "$(cat "$7")" "$(cat "$8")" socket-activation && exec lighttpd -D -f "$3"' \
 	sh "$root/tools/devconf.sh" "$root/lighttpd.conf" "$BERTH_VAR/lighttpd.conf" "$root" "$build" \
-	"$BERTH_VAR" "$state/port" > "$state/lighttpd.out" 2>&1 &
+	"$BERTH_VAR" "$state/port" "$state/gwport" > "$state/lighttpd.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
 	[ -s "$state/port" ] && curl -s -o /dev/null "http://127.0.0.1:$(cat "$state/port")/" && break
@@ -55,10 +79,24 @@ if [ -z "$port" ] || ! curl -s -o /dev/null "http://127.0.0.1:$port/"; then
 	exit 1
 fi
 
+# Agents the tests start write their pids here; their containers carry the run's prefix.
+run_id=t$(date +%s%N | tail -c 7)$$
+export BERTH_TEST_STATE="$state" BERTH_TEST_RUN="$run_id"
+export BERTH_TEST_AGENT="$build/bin/berth-agent" BERTH_TEST_GWSOCK="$BERTH_VAR/run/gatewayd.sock"
+export BERTH_TEST_GATEWAY="http://127.0.0.1:$port"
 export BERTH_TEST_URL="http://127.0.0.1:$port" BERTH_TEST_CTL="$build/bin/berthctl"
 passed=0 failed=0 rc=0
-for t in "$@"; do
-	out=$("$t" --jobs 2 2>&1)
+# Two passes: everything in parallel, then the suites that disturb shared processes, alone.
+pass() {
+	if [ "$1" = exclusive ]; then
+		BERTH_TEST_EXCLUSIVE=1 "$2" --jobs 1 --filter 'gateway_restart/*'
+	else
+		"$2" --jobs 2
+	fi
+}
+for run in parallel exclusive; do
+    for t in "$@"; do
+	out=$(pass "$run" "$t" 2>&1)
 	trc=$?
 	printf '%s\n' "$out"
 	syn=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -n 1)
@@ -66,10 +104,11 @@ for t in "$@"; do
 	for n in $(printf '%s' "$syn" | sed -n 's/.*Failing: \([0-9]*\).*Crashing: \([0-9]*\).*/\1 \2/p'); do
 		failed=$((failed + n))
 	done
-	[ $trc -ne 0 ] || [ -z "$syn" ] && rc=1
+	{ [ $trc -ne 0 ] || [ -z "$syn" ]; } && rc=1
 	if [ "${BERTH_SANITIZE:-0}" = 1 ] && printf '%s\n' "$out" | grep -q 'ERROR: LeakSanitizer'; then
-		echo "FAILED: $t leaks memory"; rc=1; failed=$((failed + 1))
+		echo "FAILED: $t ($run pass) leaks memory"; rc=1; failed=$((failed + 1))
 	fi
+    done
 done
 if grep -q 'ERROR\|AddressSanitizer' "$BERTH_VAR/log/lighttpd.log" 2>/dev/null && [ "${BERTH_SANITIZE:-0}" = 1 ]; then
 	rc=1

@@ -1,0 +1,270 @@
+/* Agents and the tunnel, end to end: real berth-agent processes dial the gateway through
+ * lighttpd, berth-gatewayd schedules, a real dockerd runs berth-fixture:test containers. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 30000
+
+static struct h_tenant t;
+
+static void setup(void)
+{
+	h_tenant_new(&t);
+}
+
+TestSuite(agents, .init = setup, .timeout = 120);
+
+static const char *const ONLINE_SQL =
+	"SELECT count(*) FROM agents WHERE team_id = ? AND agent_status = 'online'";
+
+static void wait_online(long n)
+{
+	cr_assert(eq(long, h_wait_count(ONLINE_SQL, t.team, n, DEADLINE_MS), n),
+		  "expected %ld agents online", n);
+}
+
+/* Creates and deploys a service; its id lands in id. */
+static void deploy(const char *slug, const char *extra, char *id)
+{
+	char body[1024], path[160];
+	struct h_resp r;
+
+	snprintf(body, sizeof(body), "{\"service_slug\": \"%s\", \"docker_image\": "
+		 "\"berth-fixture:test\", \"exposed_port\": 8080%s%s}", slug, extra ? ", " : "",
+		 extra ? extra : "");
+	h_create(&r, t.member_tok, t.team, body);
+	cr_assert(eq(long, r.status, 201), "%s", r.body);
+	snprintf(id, H_ID, "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+}
+
+static void wait_status(const char *id, const char *want)
+{
+	char got[64];
+
+	cr_assert(h_wait_text("SELECT service_status FROM container_services WHERE id = ?", id,
+			      want, DEADLINE_MS, got, sizeof(got)),
+		  "service %s: expected %s, still %s", id, want, got);
+}
+
+static void undeploy_and_check_gone(const char *id)
+{
+	char path[160];
+	struct h_resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/undeploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+	wait_status(id, "stopped");
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ?", id), 0));
+}
+
+static long containers_of(const char *service_id)
+{
+	char path[512];
+	struct h_resp r;
+	long n;
+
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22"
+		 "berth.service%%3D%s%%22%%5D%%7D", service_id);
+	cr_assert(eq(long, h_docker_get(&r, path), 200), "%s", r.body);
+	n = cJSON_GetArraySize(r.json);
+	h_resp_free(&r);
+	return n;
+}
+
+Test(agents, agent_connects_and_is_listed_with_its_labels)
+{
+	struct h_resp r;
+	char name[128];
+	const cJSON *a;
+
+	h_agent_name(name, sizeof(name), "lister");
+	h_agent_start("lister", t.ak, "zone-a,fast");
+	wait_online(1);
+	h_call(&r, "GET", "/api/v1/agents", t.viewer_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agent_list"), 0);
+	cr_assert(eq(str, cJSON_GetObjectItem(a, "agent_id")->valuestring, name));
+	cr_assert(eq(str, cJSON_GetObjectItem(a, "agent_status")->valuestring, "online"));
+	cr_assert(eq(str, cJSON_GetArrayItem(cJSON_GetObjectItem(a, "agent_labels"), 0)->valuestring,
+		     "zone-a"));
+	cr_assert(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(a, "agent_labels")), 2));
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(a, "connected_at")));
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(a, "platform_arch")));
+	h_resp_free(&r);
+}
+
+Test(agents, wrong_key_is_refused_and_the_agent_keeps_retrying)
+{
+	char fake[H_KEY];
+	int pid;
+
+	snprintf(fake, sizeof(fake), "%s", t.ak);
+	fake[12] = fake[12] == 'a' ? 'b' : 'a';
+	pid = h_agent_start("bad-key", fake, NULL);
+	sleep(2);
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM agents WHERE team_id = ?", t.team), 0));
+	cr_assert(eq(int, kill(pid, 0), 0), "the agent gave up instead of retrying");
+	/* the same agent with the right key later gets in: retries go on */
+	h_agent_kill(pid);
+	h_agent_start("bad-key", t.ak, NULL);
+	wait_online(1);
+}
+
+Test(agents, deploy_runs_a_container_and_undeploy_removes_it)
+{
+	char id[H_ID];
+
+	h_agent_start("one", t.ak, NULL);
+	wait_online(1);
+	deploy("web", NULL, id);
+	wait_status(id, "running");
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ? AND "
+				      "replica_state = 'healthy'", id), 1));
+	cr_assert(eq(long, containers_of(id), 1));
+	undeploy_and_check_gone(id);
+	for (int i = 0; i < 50 && containers_of(id) > 0; i++)
+		usleep(100 * 1000);
+	cr_assert(eq(long, containers_of(id), 0), "a container outlived undeploy");
+}
+
+Test(agents, two_replicas_spread_over_two_agents)
+{
+	char id[H_ID];
+
+	h_agent_start("spread-a", t.ak, NULL);
+	h_agent_start("spread-b", t.ak, NULL);
+	wait_online(2);
+	deploy("spread", "\"replica_count\": 2", id);
+	wait_status(id, "running");
+	cr_assert(eq(long, h_db_count("SELECT count(DISTINCT agent_id) FROM replicas WHERE "
+				      "service_id = ? AND replica_state = 'healthy'", id), 2));
+	undeploy_and_check_gone(id);
+}
+
+Test(agents, unmet_required_labels_keep_it_deploying_with_a_detail)
+{
+	char id[H_ID], detail[512];
+
+	h_agent_start("plain", t.ak, "cpu");
+	wait_online(1);
+	deploy("needs-h100", "\"required_labels\": [\"gpu\", \"h100\"]", id);
+	sleep(2);
+	h_db_text("SELECT service_status || ': ' || status_detail FROM container_services WHERE id = ?",
+		  id, detail, sizeof(detail));
+	cr_assert(strstr(detail, "deploying: ") == detail, "%s", detail);
+	cr_assert(strstr(detail, "gpu,h100") != NULL, "the detail names the labels: %s", detail);
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ?", id), 0));
+}
+
+Test(agents, an_image_that_does_not_exist_fails_with_a_reason)
+{
+	char id[H_ID], path[160], detail[512];
+	struct h_resp r;
+
+	h_agent_start("puller", t.ak, NULL);
+	wait_online(1);
+	h_create(&r, t.member_tok, t.team, "{\"service_slug\": \"ghost\", \"docker_image\": "
+		 "\"berth-no-such-image:never\"}");
+	cr_assert(eq(long, r.status, 201), "%s", r.body);
+	snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	h_resp_free(&r);
+	wait_status(id, "failed");
+	h_db_text("SELECT status_detail FROM container_services WHERE id = ?", id, detail,
+		  sizeof(detail));
+	cr_assert(strstr(detail, "berth-no-such-image") != NULL || strlen(detail) > 20,
+		  "a reason is given: %s", detail);
+	undeploy_and_check_gone(id);
+}
+
+Test(agents, a_killed_container_is_restarted)
+{
+	char id[H_ID], cid[128], path[256], again[64];
+
+	h_agent_start("restarter", t.ak, NULL);
+	wait_online(1);
+	deploy("phoenix", NULL, id);
+	wait_status(id, "running");
+	h_db_text("SELECT container_id FROM replicas WHERE service_id = ?", id, cid, sizeof(cid));
+	cr_assert(strlen(cid) > 10, "container id recorded: %s", cid);
+	snprintf(path, sizeof(path), "/containers/%s/kill", cid);
+	cr_assert(eq(long, h_docker_post(path), 204));
+	/* the agent sees it exit, starts it again, and it becomes healthy again */
+	cr_assert(h_wait_text("SELECT replica_state FROM replicas WHERE service_id = ?", id,
+			      "starting", DEADLINE_MS, again, sizeof(again)), "state: %s", again);
+	cr_assert(h_wait_text("SELECT replica_state FROM replicas WHERE service_id = ?", id,
+			      "healthy", DEADLINE_MS, again, sizeof(again)), "state: %s", again);
+	wait_status(id, "running");
+	undeploy_and_check_gone(id);
+}
+
+Test(agents, a_killed_agents_replica_moves_to_the_other_agent)
+{
+	char id[H_ID], first[H_ID], second[H_ID];
+	int a1;
+
+	a1 = h_agent_start("mover-a", t.ak, NULL);
+	wait_online(1);
+	deploy("mover", NULL, id);
+	wait_status(id, "running");
+	h_db_text("SELECT agent_id FROM replicas WHERE service_id = ? AND replica_state = 'healthy'",
+		  id, first, sizeof(first));
+	h_agent_start("mover-b", t.ak, NULL);
+	wait_online(2);
+	h_agent_kill(a1);
+	/* offline after the PING deadline, lost after the grace period, placed again */
+	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM replicas WHERE service_id = ? AND "
+					"replica_state = 'healthy' AND agent_id != (SELECT agent_id "
+					"FROM replicas r2 WHERE r2.service_id = replicas.service_id "
+					"AND r2.replica_state = 'lost' LIMIT 1)", id, 1, 60000), 1));
+	h_db_text("SELECT agent_id FROM replicas WHERE service_id = ? AND replica_state = 'healthy'",
+		  id, second, sizeof(second));
+	cr_assert(strcmp(first, second) != 0, "the replica moved: %s -> %s", first, second);
+	wait_status(id, "running");
+}
+
+/* Restarting the shared gatewayd would disturb tests running beside it: run.sh runs this
+ * suite in a pass of its own, with BERTH_TEST_EXCLUSIVE set, after all the others. */
+static void setup_exclusive(void)
+{
+	if (!getenv("BERTH_TEST_EXCLUSIVE"))
+		cr_skip_test("runs in run.sh's exclusive pass");
+	h_tenant_new(&t);
+}
+
+TestSuite(gateway_restart, .init = setup_exclusive, .timeout = 120);
+
+Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
+{
+	char id[H_ID], cid[128], after[128];
+
+	h_agent_start("survivor", t.ak, NULL);
+	wait_online(1);
+	deploy("durable", NULL, id);
+	wait_status(id, "running");
+	h_db_text("SELECT container_id FROM replicas WHERE service_id = ?", id, cid, sizeof(cid));
+	h_gatewayd_restart();
+	/* gatewayd marks every agent offline as it starts; the agent dials again */
+	wait_online(1);
+	wait_status(id, "running");
+	h_db_text("SELECT container_id FROM replicas WHERE service_id = ? AND replica_state = "
+		  "'healthy'", id, after, sizeof(after));
+	cr_assert(eq(str, after, cid), "the running container was kept, not replaced");
+	undeploy_and_check_gone(id);
+}
