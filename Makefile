@@ -32,7 +32,8 @@ TOOL_BIN := $(BUILD)/bin/berthctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(BUILD)/tests/integration/integration
 HARNESS_BIN := $(BUILD)/tests/harness/socket-exec
-DOCKER_TEST_BIN := $(BUILD)/tests/docker/docker_test $(BUILD)/tests/docker/replicas_test
+DOCKER_TEST_BIN := $(BUILD)/tests/docker/docker_test $(BUILD)/tests/docker/replicas_test \
+		   $(BUILD)/tests/docker/proxy_test
 GW_BIN   := $(BUILD)/bin/berth-gatewayd
 AGENT_BIN := $(BUILD)/bin/berth-agent
 ALL_BIN  := $(CGI_BIN) $(TOOL_BIN) $(GW_BIN) $(if $(AGENT_SRC),$(AGENT_BIN))
@@ -106,6 +107,13 @@ $(BUILD)/tests/docker/replicas_test: $(BUILD)/obj/tests/agent/replicas_test.o \
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/docker/proxy_test: $(BUILD)/obj/tests/agent/proxy_test.o \
+		$(BUILD)/obj/agent/upstream.o $(BUILD)/obj/agent/serve.o \
+		$(BUILD)/obj/agent/replicas.o $(BUILD)/obj/agent/docker.o $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 $(BUILD)/tests/harness/%: tests/harness/%.c
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -156,6 +164,7 @@ asan: deps-asan
 		-fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
 		all build/asan/tests/integration/integration build/asan/tests/harness/socket-exec \
 		build/asan/tests/docker/docker_test build/asan/tests/docker/replicas_test \
+		build/asan/tests/docker/proxy_test \
 		$(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
 	$(Q)BERTH_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \

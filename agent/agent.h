@@ -25,6 +25,7 @@ struct agent_opts {
 	long reconnect_max_ms;   /* backoff cap, default 30000 */
 	char container_labels[1024]; /* k=v,k=v: put on every container this agent makes */
 	struct docker_kv label_kv[8];
+	char owner[AGENT_NAME_MAX + 16];  /* berth.agent: name/key prefix (see parse_container_labels) */
 	char label_buf[1024];
 	struct replicas_opts rep;
 };
@@ -46,6 +47,8 @@ struct agent {
 	int attempt;                /* failed dials in a row, for the backoff */
 	struct event *retry, *sigterm, *sigint;
 	struct event_stream *streams; /* open GET /v1/events answers */
+	struct event *runtime_timer;  /* watches the Docker engine's reachability */
+	int runtime_sent;             /* what the gateway was last told: -1 nothing, 0 or 1 */
 };
 
 /* tunnel.c */
@@ -58,6 +61,8 @@ extern const struct h2_callbacks serve_callbacks;
 /* A replica changed: one line to every open event stream. */
 void serve_replica_event(void *ctx, const struct replica_event *ev);
 void serve_forget_streams(struct agent *a);
+/* Tells the gateway when the Docker engine comes or goes (force: say it anyway). */
+void serve_runtime_check(struct agent *a, bool force);
 cJSON *serve_info(struct agent *a);
 
 #endif

@@ -165,7 +165,10 @@ static int parse_container_labels(struct agent_opts *o)
 	}
 	o->rep.labels = o->label_kv;
 	o->rep.label_count = n;
-	o->rep.agent_name = o->name;
+	/* Containers are adopted by name and key prefix (public, as in key listings): agents of
+	 * two teams may share one Docker host and even a name, but never a key. */
+	snprintf(o->owner, sizeof(o->owner), "%s/%.12s", o->name, o->key);
+	o->rep.agent_name = o->owner;
 	return 0;
 }
 
@@ -258,6 +261,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(((struct agent *)arg)->base, NULL);
 }
 
+static void on_runtime_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	serve_runtime_check(arg, false);
+}
+
+/* Each second: has the Docker engine come or gone since the gateway was last told? */
+static void runtime_watch(struct agent *a)
+{
+	struct timeval second = {1, 0};
+
+	a->runtime_sent = -1;
+	a->runtime_timer = event_new(a->base, -1, EV_PERSIST, on_runtime_timer, a);
+	event_add(a->runtime_timer, &second);
+}
+
 static int agent_start(struct agent *a)
 {
 	struct berr e = {0};
@@ -274,6 +294,7 @@ static int agent_start(struct agent *a)
 	}
 	if (tunnel_setup(a))
 		return 1;
+	runtime_watch(a);
 	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
 	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
 	event_add(a->sigterm, NULL);
@@ -290,6 +311,8 @@ static void agent_stop(struct agent *a)
 	serve_forget_streams(a);
 	if (a->replicas)
 		replicas_free(a->replicas);
+	if (a->runtime_timer)
+		event_free(a->runtime_timer);
 	if (a->sigterm)
 		event_free(a->sigterm);
 	if (a->sigint)

@@ -107,13 +107,14 @@ struct replicas {
 	char busy_hash[SHA256_HEX_LEN + 1];
 	bool cancel;                    /* a newer command wants busy_id: cancel its pull */
 	bool docker_ok;
+	bool docker_checked;            /* a ping has answered or failed: docker_ok means something */
 	char docker_detail[ERR_MESSAGE_MAX];
 	/* the worker's alone */
 	struct docker *docker;
 	CURL *probe;
 	bool bridge_bad;                /* the bridge did not answer: publish ports from now on */
 	bool adopt_pending;             /* the adoption's listing failed */
-	char agent_name[64];            /* "" adopts every berth container */
+	char agent_name[96];            /* berth.agent of ours; "" adopts every berth container */
 	struct docker_kv extra[EXTRA_LABELS_MAX]; /* owned copies */
 	size_t nextra;
 	int64_t ping_due_ms;
@@ -1157,6 +1158,7 @@ static void worker_ping(struct replicas *r)
 
 	pthread_mutex_lock(&r->mu);
 	r->docker_ok = rc == B_OK;
+	r->docker_checked = true;
 	copy_str(r->docker_detail, sizeof(r->docker_detail), rc ? e.message : "");
 	pthread_mutex_unlock(&r->mu);
 	r->ping_due_ms = now_ms() + REPLICAS_PING_INTERVAL_S * 1000LL;
@@ -1477,4 +1479,14 @@ bool replicas_docker_ok(struct replicas *r, char *detail, size_t n)
 		copy_str(detail, n, r->docker_detail);
 	pthread_mutex_unlock(&r->mu);
 	return ok;
+}
+
+bool replicas_docker_known(struct replicas *r)
+{
+	bool known;
+
+	pthread_mutex_lock(&r->mu);
+	known = r->docker_checked;
+	pthread_mutex_unlock(&r->mu);
+	return known;
 }

@@ -80,5 +80,7 @@ int replicas_address(struct replicas *r, const char *replica_id, char *host, siz
 		     int *port) B_MUST_CHECK;
 /* The last ping of the Docker engine: true when it answered; detail gets why not (or ""). */
 bool replicas_docker_ok(struct replicas *r, char *detail, size_t n);
+/* False until the first ping has been made: before that, docker_ok says nothing. */
+bool replicas_docker_known(struct replicas *r);
 
 #endif

@@ -25,13 +25,21 @@ struct relay {
 	struct h2_stream *up;
 };
 
+/* gatewayd's own error answer. x-berth-error marks it as the platform's, so a caller can tell
+ * it from the same status coming from the container. msg and code are literals of ours. */
 static void respond_json(struct h2_stream *st, int status, const char *code, const char *msg)
 {
+	struct h2_header h[2] = {{(char *)"content-type", (char *)"application/json"},
+				 {(char *)"x-berth-error", (char *)code}};
 	char body[512];
 
 	snprintf(body, sizeof(body), "{\"error_message\":\"%s\",\"error_code\":\"%s\"}", msg, code);
-	if (h2_respond_simple(st, status, "application/json", body, strlen(body)))
+	if (h2_respond(st, status, h, 2, true)) {
 		log_warn("control: cannot answer %d", status);
+		return;
+	}
+	h2_stream_write(st, body, strlen(body));
+	h2_stream_end(st);
 }
 
 /* Hop-by-hop headers and x-berth-* (reserved for gatewayd and the agent) stay behind. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: berth-gatewayd [--listen HOST:PORT] [--socket PATH] [--ping-interval-ms N]\n"
@@ -245,8 +246,10 @@ static void gw_stop(struct gw *gw)
 	session_free_all(gw);
 	if (gw->agent_listener)
 		evconnlistener_free(gw->agent_listener);
-	if (gw->control_listener)
+	if (gw->control_listener) {
 		evconnlistener_free(gw->control_listener);
+		unlink(gw->opts.socket);
+	}
 	for (struct event **ev = &gw->ping_timer; ev <= &gw->sigint; ev++)
 		if (*ev)
 			event_free(*ev);

@@ -192,6 +192,20 @@ static void session_report(struct session *s, const cJSON *r)
 	gw_reconcile_soon(s->gw);
 }
 
+/* The agent's Docker engine came or went: it gets replicas only while it answers. */
+static void session_runtime(struct session *s, const cJSON *ev)
+{
+	bool ok = cJSON_IsTrue(cJSON_GetObjectItem(ev, "runtime_ok"));
+	const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "runtime_detail"));
+	struct berr e = {0};
+
+	if (fleet_agent_runtime(s->gw->store, s->agent_id, ok, detail, &e))
+		log_error("agent %s: %s", s->name, e.message);
+	log_info("agent %s: container runtime %s%s%s", s->name, ok ? "available" : "unavailable",
+		 ok || !detail ? "" : ": ", ok || !detail ? "" : detail);
+	gw_reconcile_soon(s->gw);
+}
+
 /* Each complete line of the events stream is one JSON event. */
 static void events_lines(struct call *c)
 {
@@ -204,6 +218,8 @@ static void events_lines(struct call *c)
 
 		if (type && strcmp(type, "replica") == 0)
 			session_report(c->sess, ev);
+		else if (type && strcmp(type, "runtime") == 0)
+			session_runtime(c->sess, ev);
 		cJSON_Delete(ev);
 		free(line);
 	}

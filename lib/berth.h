@@ -28,6 +28,9 @@ enum berth_rc {
 	B_ESTORE = -8,     /* the database failed: 500 */
 	B_EIO = -9,        /* a file or socket failed: 500 */
 	B_EINTERNAL = -10, /* a bug or an impossible state: 500 */
+	B_EUPSTREAM = -11,    /* the container or its agent failed: 502 */
+	B_EUNAVAILABLE = -12, /* no healthy replica, agent offline: 503 */
+	B_ETIMEOUT = -13,     /* the container did not answer in time: 504 */
 };
 
 /* Unsafe string calls fail to compile, as in git's banned.h. */

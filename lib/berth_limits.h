@@ -35,6 +35,15 @@
 #define USAGE_PROMPT_MAX 8192
 #define OPENAPI_URL_MAX 500
 
+/* Structured invoke (API.md section 4, /r/invoke) */
+#define INVOKE_PATH_MAX 2048
+#define INVOKE_BODY_DEFAULT ((size_t)32 * 1024 * 1024) /* decoded body_base64; configurable */
+#define INVOKE_HEADERS_MAX 100
+#define INVOKE_HEADER_NAME_MAX 256
+#define INVOKE_HEADER_VALUE_MAX 8192
+#define INVOKE_TIMEOUT_DEFAULT 300                      /* seconds; configurable */
+#define INVOKE_RESPONSE_MAX ((size_t)32 * 1024 * 1024)  /* a container's answer, held whole */
+
 /* Accounts and credentials */
 #define TEAM_NAME_MAX 100
 #define EMAIL_MAX 254

@@ -2,9 +2,11 @@
 #include "catalog.h"
 #include "buf.h"
 #include "clock.h"
+#include "json.h"
 #include "uuid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Runs a prepared one-row SELECT of SVC_COLUMNS bound to (team, key); 404 when no row. */
@@ -207,11 +209,13 @@ void catalog_wait_detail(const cJSON *svc, char *out, size_t n)
 
 int catalog_deploy(struct store *s, const char *team_id, const char *id, struct berr *e)
 {
+	/* deployed_spec: the definition as it is now is what this deploy runs; a PUT while it
+	 * runs waits for the next deploy (API.md) */
 	static const char sql[] =
 		"UPDATE container_services SET service_status = 'deploying', status_detail = ?3,"
-		" updated_at = ?4 WHERE team_id = ?1 AND id = ?2"
+		" deployed_spec = ?5, updated_at = ?4 WHERE team_id = ?1 AND id = ?2"
 		" AND service_status IN ('created', 'stopped', 'failed')";
-	char detail[512];
+	char detail[512], *spec;
 	sqlite3_stmt *st;
 	cJSON *cur;
 	int rc;
@@ -219,13 +223,18 @@ int catalog_deploy(struct store *s, const char *team_id, const char *id, struct 
 	if ((rc = catalog_get(s, team_id, id, &cur, e)))
 		return rc;
 	catalog_wait_detail(cur, detail, sizeof(detail));
+	spec = json_print(cur);
 	cJSON_Delete(cur);
-	if (!(st = store_stmt(s, sql, e)))
+	if (!(st = store_stmt(s, sql, e))) {
+		free(spec);
 		return B_ESTORE;
+	}
 	store_bind_text(st, 1, team_id);
 	store_bind_text(st, 2, id);
 	store_bind_text(st, 3, detail);
 	store_bind_int(st, 4, clock_now());
+	store_bind_text(st, 5, spec);
+	free(spec);
 	return catalog_transition(s, st, team_id, id, "created, stopped or failed", e);
 }
 
@@ -233,10 +242,9 @@ int catalog_undeploy(struct store *s, const char *team_id, const char *id, struc
 {
 	static const char sql[] =
 		"UPDATE container_services SET service_status = CASE WHEN EXISTS (SELECT 1 FROM"
-		" replicas WHERE service_id = ?2 AND replica_state NOT IN ('stopped')) THEN"
-		" 'stopping' ELSE 'stopped' END, status_detail = CASE WHEN EXISTS (SELECT 1 FROM"
-		" replicas WHERE service_id = ?2 AND replica_state NOT IN ('stopped')) THEN"
-		" 'removing replicas' ELSE '' END, updated_at = ?3"
+		" replicas WHERE service_id = ?2) THEN 'stopping' ELSE 'stopped' END,"
+		" status_detail = CASE WHEN EXISTS (SELECT 1 FROM replicas WHERE service_id = ?2)"
+		" THEN 'removing replicas' ELSE '' END, updated_at = ?3"
 		" WHERE team_id = ?1 AND id = ?2 AND service_status IN ('deploying', 'running', 'failed')";
 	sqlite3_stmt *st;
 

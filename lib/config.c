@@ -31,6 +31,8 @@ static const struct ckey keys[] = {
 	{"gateway_socket", S(gateway_socket)},
 	{"jwt_issuer", S(jwt_issuer)},
 	{"jwt_ttl", L(jwt_ttl, 60, JWT_TTL_MAX)},
+	{"invoke_body_max", L(invoke_body_max, 1, 1024L * 1024 * 1024)},
+	{"invoke_timeout_s", L(invoke_timeout_s, 1, 3600)},
 	{"bind", S(bind)},
 	{"port", L(port, 1, 65535)},
 	{"log_format", S(log_format)},
@@ -151,6 +153,8 @@ int config_load(struct config *c, const char *file, const char *var_override, st
 	snprintf(c->log_format, sizeof(c->log_format), "text");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->jwt_ttl = JWT_TTL_DEFAULT;
+	c->invoke_body_max = (long)INVOKE_BODY_DEFAULT;
+	c->invoke_timeout_s = INVOKE_TIMEOUT_DEFAULT;
 	c->port = 8080;
 
 	if (!file)

@@ -17,6 +17,8 @@ struct config {
 	char gateway_socket[PATH_MAX];  /* gatewayd's control socket, <var>/run/gatewayd.sock */
 	char jwt_issuer[64];            /* default "berth" */
 	long jwt_ttl;                   /* seconds, default JWT_TTL_DEFAULT */
+	long invoke_body_max;           /* bytes of a decoded invoke body, default 32 MiB */
+	long invoke_timeout_s;          /* seconds an invoke waits for the container, default 300 */
 	char bind[64];                  /* lighttpd's address for make run, default 127.0.0.1 */
 	long port;                      /* default 8080 */
 	char log_format[8];             /* "text" or "json" */

@@ -20,6 +20,9 @@ static const struct {
 	{B_ESTORE, 500, "internal_error"},
 	{B_EIO, 500, "internal_error"},
 	{B_EINTERNAL, 500, "internal_error"},
+	{B_EUPSTREAM, 502, "upstream_failed"},
+	{B_EUNAVAILABLE, 503, "no_healthy_replica"},
+	{B_ETIMEOUT, 504, "upstream_timeout"},
 };
 
 int berr_status(int rc)

@@ -45,6 +45,10 @@ static cJSON *fleet_from_row(sqlite3_stmt *st)
 	add_time_or_null(o, "connected_at", st, 7);
 	add_time_or_null(o, "last_heartbeat", st, 8);
 	cJSON_AddNumberToObject(o, "running_count", sqlite3_column_int(st, 9));
+	/* berth: whether it can run containers now, and why not */
+	cJSON_AddStringToObject(o, "runtime_status", sqlite3_column_int(st, 10) ? "available" :
+				"unavailable");
+	cJSON_AddStringToObject(o, "runtime_detail", store_col_text(st, 11));
 	return o;
 }
 
@@ -56,7 +60,8 @@ int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJ
 		"SELECT a.agent_name, a.agent_status, a.agent_labels, a.gpu_capacity, a.gpu_devices,"
 		" a.platform_arch, a.agent_version, a.connected_at, a.last_heartbeat,"
 		" (SELECT count(*) FROM replicas r WHERE r.agent_id = a.id AND"
-		"  r.replica_state = 'healthy') FROM agents a WHERE a.team_id = ?"
+		"  r.replica_state = 'healthy'), a.runtime_ok, a.runtime_detail"
+		" FROM agents a WHERE a.team_id = ?"
 		" ORDER BY a.agent_name LIMIT ? OFFSET ?";
 	sqlite3_stmt *st = store_stmt(s, count_sql, e);
 	int rc;
@@ -274,4 +279,42 @@ int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e)
 		cJSON_AddNumberToObject(counts, store_col_text(st, 0), sqlite3_column_int(st, 1));
 	sqlite3_reset(st);
 	return rc < 0 ? rc : B_OK;
+}
+
+int fleet_healthy_replicas(struct store *s, const char *service_id, cJSON *out, struct berr *e)
+{
+	static const char sql[] =
+		"SELECT r.id, r.agent_id FROM replicas r JOIN agents a ON a.id = r.agent_id"
+		" WHERE r.service_id = ? AND r.replica_state = 'healthy' AND a.agent_status = 'online'"
+		" ORDER BY r.id";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	int rc;
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, service_id);
+	while ((rc = store_step(s, st, e)) == SQLITE_ROW) {
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "replica_id", store_col_text(st, 0));
+		cJSON_AddStringToObject(r, "agent_id", store_col_text(st, 1));
+		cJSON_AddItemToArray(out, r);
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? rc : B_OK;
+}
+
+int fleet_agent_runtime(struct store *s, const char *id, bool ok, const char *detail,
+			struct berr *e)
+{
+	static const char sql[] = "UPDATE agents SET runtime_ok = ?2, runtime_detail = ?3"
+				  " WHERE id = ?1";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_int(st, 2, ok);
+	store_bind_text(st, 3, ok ? "" : detail ? detail : "");
+	return store_exec_stmt(s, st, e);
 }

@@ -11,7 +11,8 @@
 
 /* One page of the team's agents by name into the array list; *total counts all. Each item:
  * agent_id (the name), agent_status, agent_labels, gpu_capacity, gpu_devices, platform_arch,
- * agent_version, connected_at, last_heartbeat (null until seen), running_count. */
+ * agent_version, connected_at, last_heartbeat (null until seen), running_count, and (berth)
+ * runtime_status ("available" or "unavailable") with runtime_detail. */
 int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
 	       long *total, struct berr *e) B_MUST_CHECK;
 
@@ -23,6 +24,9 @@ int fleet_agent_connect(struct store *s, const char *team_id, const char *name,
  * online, connected and seen now. info is the /v1/info object. */
 int fleet_agent_online(struct store *s, const char *id, const cJSON *info,
 		       struct berr *e) B_MUST_CHECK;
+/* Whether the agent can run containers now (its Docker engine answers), and why not. */
+int fleet_agent_runtime(struct store *s, const char *id, bool ok, const char *detail,
+			struct berr *e) B_MUST_CHECK;
 int fleet_agent_heartbeat(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
 int fleet_agent_offline(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
 /* Marks every agent offline (gatewayd starting: no session survives a restart). */
@@ -38,6 +42,9 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 struct berr *e) B_MUST_CHECK;
 int fleet_replica_set_state(struct store *s, const char *id, const char *state,
 			    const char *detail, struct berr *e) B_MUST_CHECK;
+/* The healthy replicas of service_id on online agents, as [{replica_id, agent_id}]. */
+int fleet_healthy_replicas(struct store *s, const char *service_id, cJSON *out,
+			   struct berr *e) B_MUST_CHECK;
 /* Number of replicas per state, as members of counts ({"healthy": 2, ...}). */
 int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e) B_MUST_CHECK;
 int fleet_replica_delete(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;

@@ -121,12 +121,34 @@ static int sched_mark_lost(struct store *s, const struct sched_opts *o, struct b
 	return store_exec_stmt(s, st, e);
 }
 
+/* What the deploy took (deployed_spec) replaces the live definition's fields: a PUT made
+ * since then waits for the next deploy. States and ids stay the live row's. */
+static void overlay_deployed(cJSON *svc, const char *deployed)
+{
+	static const char *const keep[] = {"id", "service_status", "status_detail", "created_at",
+					   "updated_at", "service_slug", "service_type"};
+	cJSON *spec = cJSON_Parse(deployed), *f;
+
+	cJSON_ArrayForEach(f, spec) {
+		size_t i;
+
+		for (i = 0; i < B_ARRAY_LEN(keep); i++)
+			if (strcmp(f->string, keep[i]) == 0)
+				break;
+		if (i == B_ARRAY_LEN(keep) && cJSON_GetObjectItemCaseSensitive(svc, f->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(svc, f->string, cJSON_Duplicate(f, true));
+	}
+	cJSON_Delete(spec);
+}
+
 /* The services to reconcile, as definitions with "team_id" added. */
 static int sched_services(struct store *s, cJSON *out, struct berr *e)
 {
-	static const char sql[] = "SELECT " SVC_COLUMNS ", team_id FROM container_services"
-				  " WHERE service_status IN ('deploying', 'running', 'stopping')"
-				  " AND service_type = 'deployed' ORDER BY id";
+	static const char sql[] =
+		"SELECT " SVC_COLUMNS ", team_id, deployed_spec FROM container_services s"
+		" WHERE (service_status IN ('deploying', 'running', 'stopping') OR (service_status ="
+		" 'failed' AND EXISTS (SELECT 1 FROM replicas r WHERE r.service_id = s.id)))"
+		" AND service_type = 'deployed' ORDER BY id";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;
 
@@ -136,6 +158,7 @@ static int sched_services(struct store *s, cJSON *out, struct berr *e)
 		cJSON *svc = svc_from_row(st);
 
 		cJSON_AddStringToObject(svc, "team_id", store_col_text(st, 21));
+		overlay_deployed(svc, store_col_text(st, 22));
 		/* the deploy deadline counts from the last state change */
 		cJSON_AddNumberToObject(svc, "updated_unix", (double)sqlite3_column_int64(st, 20));
 		cJSON_AddItemToArray(out, svc);
@@ -254,7 +277,7 @@ static int sched_agents(struct store *s, const char *team_id, const char *servic
 {
 	static const char agents_sql[] =
 		"SELECT id, agent_labels, gpu_capacity FROM agents WHERE team_id = ?"
-		" AND agent_status = 'online' ORDER BY agent_name";
+		" AND agent_status = 'online' AND runtime_ok = 1 ORDER BY agent_name";
 	static const char used_sql[] =
 		"SELECT r.agent_id, r.service_id, r.gpu_ids FROM replicas r JOIN agents a ON"
 		" a.id = r.agent_id WHERE a.team_id = ? AND r.replica_state IN " LIVE_STATES;
@@ -304,8 +327,9 @@ static void agents_free(struct sched_agent *a, size_t n)
 	free(a);
 }
 
-/* Undeploying: every replica is told to go; rows go once stopped (or when their agent is
- * not there to ask); the service is stopped when none is left. */
+/* Undeploying, or cleaning up after a failure: every replica is told to go; rows go once
+ * stopped (or when their agent is not there to ask). An undeployed service is stopped when
+ * none is left; a failed one stays failed, with nothing left running. */
 static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 			  struct sched_plan *p, struct berr *e)
 {
@@ -328,7 +352,9 @@ static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 		if (rc)
 			return rc;
 	}
-	return left ? B_OK : sched_set_service(s, svc, "stopped", "", e);
+	if (left || strcmp(jstr(svc, "service_status"), "stopping") != 0)
+		return B_OK;
+	return sched_set_service(s, svc, "stopped", "", e);
 }
 
 /* Places `need` more replicas of svc; returns how many could not be placed. */
@@ -366,6 +392,38 @@ struct tally {
 	const cJSON *failed; /* the first failed replica */
 };
 
+/* Tells one replica to go: stopping, and DELETE to its agent. */
+static int sched_retire(struct store *s, const cJSON *r, const char *why, struct sched_plan *p,
+			struct berr *e)
+{
+	plan_add(p, SCHED_DELETE, jstr(r, "agent_id"), jstr(r, "id"), NULL);
+	return fleet_replica_set_state(s, jstr(r, "id"), "stopping", why, e);
+}
+
+/* More live replicas than wanted (a lost agent came back with its containers): the surplus
+ * goes, replicas that are not healthy first, then the newest. */
+static int sched_trim(struct store *s, const cJSON *reps, int surplus, struct sched_plan *p,
+		      struct berr *e)
+{
+	const cJSON *r;
+	int rc = B_OK;
+
+	for (int pass = 0; pass < 2 && surplus > 0 && !rc; pass++) {
+		for (int i = cJSON_GetArraySize(reps) - 1; i >= 0 && surplus > 0 && !rc; i--) {
+			const char *state;
+
+			r = cJSON_GetArrayItem(reps, i);
+			state = jstr(r, "state");
+			if (!is_live(state) || !cJSON_IsTrue(cJSON_GetObjectItem(r, "online")) ||
+			    (pass == 0 && strcmp(state, "healthy") == 0))
+				continue;
+			rc = sched_retire(s, r, "more replicas than replica_count", p, e);
+			surplus--;
+		}
+	}
+	return rc;
+}
+
 /* Counts the replicas and asks again for those the agent has not acknowledged yet. */
 static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *p,
 			struct tally *t)
@@ -377,6 +435,8 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 	cJSON_ArrayForEach(r, reps) {
 		const char *state = jstr(r, "state");
 
+		if (strcmp(state, "stopping") == 0 && cJSON_IsTrue(cJSON_GetObjectItem(r, "online")))
+			plan_add(p, SCHED_DELETE, jstr(r, "agent_id"), jstr(r, "id"), NULL);
 		t->live += is_live(state);
 		t->healthy += strcmp(state, "healthy") == 0;
 		if (strcmp(state, "failed") == 0 && !t->failed)
@@ -386,6 +446,18 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 			plan_add(p, SCHED_PUT, jstr(r, "agent_id"), jstr(r, "id"), spec);
 		}
 	}
+}
+
+/* Replicas that finished stopping (trimmed ones) leave the store. */
+static int sched_forget_stopped(struct store *s, const cJSON *reps, struct berr *e)
+{
+	const cJSON *r;
+	int rc = B_OK;
+
+	cJSON_ArrayForEach(r, reps)
+		if (!rc && strcmp(jstr(r, "state"), "stopped") == 0)
+			rc = fleet_replica_delete(s, jstr(r, "id"), e);
+	return rc;
 }
 
 /* Deploying or running: replace what is missing, then say where the service stands. */
@@ -404,6 +476,10 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 		return sched_set_service(s, svc, "failed", detail, e);
 	}
 	if (t.live < want && (rc = sched_place(s, svc, want - t.live, p, &unplaced, e)))
+		return rc;
+	if (t.live > want && (rc = sched_trim(s, reps, t.live - want, p, e)))
+		return rc;
+	if ((rc = sched_forget_stopped(s, reps, e)))
 		return rc;
 	if (t.healthy >= want)
 		return sched_set_service(s, svc, "running", "", e);
@@ -428,7 +504,8 @@ static int sched_one(struct store *s, const struct sched_opts *o, const cJSON *s
 	cJSON *reps = cJSON_CreateArray();
 	int rc = sched_replicas(s, jstr(svc, "id"), reps, e);
 
-	if (!rc && strcmp(jstr(svc, "service_status"), "stopping") == 0)
+	if (!rc && (strcmp(jstr(svc, "service_status"), "stopping") == 0 ||
+		    strcmp(jstr(svc, "service_status"), "failed") == 0))
 		rc = sched_stopping(s, svc, reps, p, e);
 	else if (!rc)
 		rc = sched_running(s, o, svc, reps, p, e);

@@ -126,14 +126,16 @@ static int init_first_team(struct ctl *c)
 	       "  owner           %s\n"
 	       "  password        %s\n"
 	       "  integration key %s\n\n"
-	       "Try it once the server runs (make run):\n\n"
-	       "  curl -s http://%s:%ld/api/v1/containers -X POST \\\n"
-	       "    -H 'Authorization: Bearer <a user token or device key>' -H 'X-Team-ID: %s' \\\n"
+	       "Try it once the server runs (make run), in bash:\n\n"
+	       "  B=http://%s:%ld/api/v1\n"
+	       "  TOKEN=$(curl -s $B/auth/login -H 'Content-Type: application/json' \\\n"
+	       "    -d '{\"email_address\": \"%s\", \"user_password\": \"%s\"}' | jq -r .access_token)\n"
+	       "  curl -s $B/containers -H \"Authorization: Bearer $TOKEN\" -H 'X-Team-ID: %s' \\\n"
 	       "    -H 'Content-Type: application/json' \\\n"
-	       "    -d '{\"service_slug\": \"hello\", \"docker_image\": \"nginx:latest\", \"exposed_port\": 80}'\n\n"
-	       "  where the token comes from: build/bin/berthctl --var %s token %s\n\n",
+	       "    -d '{\"service_slug\": \"hello\", \"docker_image\": \"nginx:latest\", \"exposed_port\": 80, \"health_path\": \"/\"}'\n\n"
+	       "README.md goes on from there (deploy, invoke, keys, agents).\n\n",
 	       c->cfg.var, team, FIRST_TEAM, FIRST_OWNER, password, raw, c->cfg.bind, c->cfg.port,
-	       team, c->cfg.var, FIRST_OWNER);
+	       FIRST_OWNER, password, team);
 	return 0;
 }
 

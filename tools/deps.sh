@@ -5,7 +5,7 @@
 set -eu
 
 pkgs_build="make gcc pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libnghttp2-dev libevent-dev libssl-dev"
-pkgs_run="lighttpd sqlite3 curl"
+pkgs_run="lighttpd sqlite3 curl jq"
 pkgs_test="libcriterion-dev lighttpd curl docker.io"
 pkgs_lint="clang-tidy cppcheck"
 pkgs_asan="clang libclang-rt-14-dev"

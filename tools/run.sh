@@ -33,11 +33,13 @@ stop() {
 	wait 2>/dev/null || true
 }
 trap stop EXIT
-trap 'exit 0' INT TERM
+interrupted=""
+trap 'interrupted=1' INT TERM
 
 "$bin/bin/berth-gatewayd" --listen "127.0.0.1:$gwport" 2>> "$var/log/gatewayd.log" &
 pids+=($!)
-lighttpd -D -f "$var/lighttpd.conf" &
+# the FastCGI programs inherit lighttpd's stderr: their lines go to programs.log
+lighttpd -D -f "$var/lighttpd.conf" 2>> "$var/log/programs.log" &
 pids+=($!)
 sleep 0.3
 docker_note="Docker engine at /var/run/docker.sock"
@@ -47,6 +49,11 @@ docker_note="Docker engine at /var/run/docker.sock"
 pids+=($!)
 
 echo "berth: serving http://$bind:$port/ with gatewayd on 127.0.0.1:$gwport and agent \"local\" ($docker_note)."
-echo "berth: logs in $var/log/ (lighttpd.log, gatewayd.log, agent.log). Ctrl-C stops everything."
+echo "berth: logs in $var/log/ (lighttpd.log, programs.log, gatewayd.log, agent.log)."
+echo "berth: Ctrl-C stops berth; running containers stay up and the agent adopts them next time."
 wait -n "${pids[@]}" || true
-echo "berth: a process exited; stopping the rest" >&2
+if [ -n "$interrupted" ]; then
+	echo "berth: stopping"
+else
+	echo "berth: a process exited unexpectedly (see $var/log/); stopping the rest" >&2
+fi

@@ -134,7 +134,7 @@ static void teardown(void)
 	curl_global_cleanup();
 }
 
-TestSuite(replicas, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(replicas, .init = setup, .fini = teardown);
 
 /* A fresh replica id t-<8 hex>, remembered for the fini. */
 static const char *new_id(void)

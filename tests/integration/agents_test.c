@@ -19,7 +19,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(agents, .init = setup, .timeout = 120);
+TestSuite(agents, .init = setup);
 
 static const char *const ONLINE_SQL =
 	"SELECT count(*) FROM agents WHERE team_id = ? AND agent_status = 'online'";
@@ -122,6 +122,78 @@ Test(agents, wrong_key_is_refused_and_the_agent_keeps_retrying)
 	h_agent_kill(pid);
 	h_agent_start("bad-key", t.ak, NULL);
 	wait_online(1);
+}
+
+Test(agents, an_agent_without_docker_is_listed_unavailable_and_gets_no_replica)
+{
+	char id[H_ID], got[64];
+	struct h_resp r;
+	const cJSON *a;
+
+	h_agent_start_docker("dockerless", t.ak, "/nonexistent/docker.sock");
+	wait_online(1);
+	cr_assert(h_wait_text("SELECT CASE runtime_ok WHEN 0 THEN 'unavailable' ELSE 'available' "
+			      "END FROM agents WHERE team_id = ?", t.team, "unavailable", DEADLINE_MS,
+			      got, sizeof(got)), "runtime: %s", got);
+	h_call(&r, "GET", "/api/v1/agents", t.viewer_tok, t.team, NULL);
+	a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agent_list"), 0);
+	cr_assert(eq(str, cJSON_GetObjectItem(a, "runtime_status")->valuestring, "unavailable"));
+	cr_assert(strlen(cJSON_GetObjectItem(a, "runtime_detail")->valuestring) > 0);
+	h_resp_free(&r);
+	deploy("nowhere", NULL, id);
+	sleep(2);
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ?", id), 0),
+		  "no replica is placed on an agent that cannot run it");
+	h_db_text("SELECT service_status FROM container_services WHERE id = ?", id, got, sizeof(got));
+	cr_assert(eq(str, got, "deploying"));
+}
+
+Test(agents, a_put_on_a_running_service_waits_for_the_next_deploy)
+{
+	char id[H_ID], path[160];
+	struct h_resp r;
+
+	h_agent_start("steady", t.ak, NULL);
+	wait_online(1);
+	deploy("steady", NULL, id);
+	wait_status(id, "running");
+	snprintf(path, sizeof(path), "/api/v1/containers/%s", id);
+	h_call(&r, "PUT", path, t.member_tok, t.team, "{\"replica_count\": 2}");
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+	sleep(2); /* several reconciles */
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ?", id), 1),
+		  "the running deploy keeps its replica_count");
+	undeploy_and_check_gone(id);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	h_resp_free(&r);
+	wait_status(id, "running");
+	cr_assert(eq(long, h_db_count("SELECT count(*) FROM replicas WHERE service_id = ? AND "
+				      "replica_state = 'healthy'", id), 2), "the next deploy has 2");
+	undeploy_and_check_gone(id);
+}
+
+Test(agents, a_failed_service_leaves_nothing_running)
+{
+	char id[H_ID], victim[H_ID];
+
+	h_agent_start("fail-a", t.ak, NULL);
+	h_agent_start("fail-b", t.ak, NULL);
+	wait_online(2);
+	deploy("halfway", "\"replica_count\": 2", id);
+	wait_status(id, "running");
+	/* one replica fails, as its agent would report a start failure */
+	h_db_text("SELECT id FROM replicas WHERE service_id = ? ORDER BY id LIMIT 1", id, victim,
+		  sizeof(victim));
+	h_db_exec("UPDATE replicas SET replica_state = 'failed', replica_detail = 'simulated' "
+		  "WHERE id = ?", victim);
+	wait_status(id, "failed");
+	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM replicas WHERE service_id = ?", id, 0,
+					DEADLINE_MS), 0), "the healthy replica was removed too");
+	for (int i = 0; i < 50 && containers_of(id) > 0; i++)
+		usleep(100 * 1000);
+	cr_assert(eq(long, containers_of(id), 0), "no container of a failed service keeps running");
 }
 
 Test(agents, deploy_runs_a_container_and_undeploy_removes_it)
@@ -248,7 +320,7 @@ static void setup_exclusive(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(gateway_restart, .init = setup_exclusive, .timeout = 120);
+TestSuite(gateway_restart, .init = setup_exclusive);
 
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {

@@ -16,7 +16,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(audit_log, .init = setup, .timeout = 60);
+TestSuite(audit_log, .init = setup);
 
 /* method path with "Bearer cred", X-Team-ID team, an X-Request-ID (if not NULL) and a JSON
  * body (if not NULL). */

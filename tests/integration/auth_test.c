@@ -17,7 +17,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(auth_http, .init = setup, .timeout = 60);
+TestSuite(auth_http, .init = setup);
 
 /* ---- helpers ---- */
 

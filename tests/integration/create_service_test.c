@@ -18,7 +18,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(create_service, .init = setup, .timeout = 60);
+TestSuite(create_service, .init = setup);
 
 static long services_of(const char *team)
 {

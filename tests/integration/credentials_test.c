@@ -21,7 +21,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(credentials, .init = setup, .timeout = 60);
+TestSuite(credentials, .init = setup);
 
 /* method path with "Bearer cred", X-Team-ID team (if not NULL) and a JSON body (if not NULL). */
 static void call(struct h_resp *r, const char *method, const char *path, const char *cred,

@@ -20,7 +20,7 @@ static void setup(void)
 	h_resp_free(&r);
 }
 
-TestSuite(discover, .init = setup, .timeout = 60);
+TestSuite(discover, .init = setup);
 
 Test(discover, integration_device_and_user_credentials_list_the_teams_services)
 {

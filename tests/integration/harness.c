@@ -378,7 +378,21 @@ void h_agent_name(char *out, size_t n, const char *name)
 	snprintf(out, n, "%s-%s", env_or_die("BERTH_TEST_RUN"), name);
 }
 
+static int h_agent_spawn(const char *name, const char *key, const char *labels,
+			 const char *docker_socket);
+
 int h_agent_start(const char *name, const char *key, const char *labels)
+{
+	return h_agent_spawn(name, key, labels, NULL);
+}
+
+int h_agent_start_docker(const char *name, const char *key, const char *docker_socket)
+{
+	return h_agent_spawn(name, key, NULL, docker_socket);
+}
+
+static int h_agent_spawn(const char *name, const char *key, const char *labels,
+			 const char *docker_socket)
 {
 	char full[128], keyfile[4096], label_arg[256], pidline[32];
 	int fd;
@@ -421,6 +435,10 @@ int h_agent_start(const char *name, const char *key, const char *labels)
 		if (labels) {
 			argv[n++] = "--labels";
 			argv[n++] = labels;
+		}
+		if (docker_socket) {
+			argv[n++] = "--docker-socket";
+			argv[n++] = docker_socket;
 		}
 		argv[n] = NULL;
 		execv(argv[0], (char *const *)argv);

@@ -4,6 +4,10 @@
 #ifndef BERTH_HARNESS_H
 #define BERTH_HARNESS_H
 
+/* No suite declares .timeout: Criterion 2.4.1 then leaks in its own runner, which make asan
+ * (rightly) counts as a failure. Every wait here has its own deadline instead, and every HTTP
+ * call a curl timeout. */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
@@ -72,6 +76,8 @@ void h_call(struct h_resp *r, const char *method, const char *path, const char *
  * the key, with labels (may be NULL), dialling the gateway through lighttpd. Returns its pid;
  * it runs in a session of its own and run.sh stops it even if the test does not. */
 int h_agent_start(const char *name, const char *key, const char *labels);
+/* The same, with the agent's Docker engine at docker_socket (e.g. one that does not exist). */
+int h_agent_start_docker(const char *name, const char *key, const char *docker_socket);
 /* SIGKILL, as a crash would (containers keep running); waits for it to go. */
 void h_agent_kill(int pid);
 /* The agent name as the gateway sees it: the run's prefix + name. */

@@ -28,7 +28,7 @@ static void setup(void)
 	user_id(t.viewer_email, viewer);
 }
 
-TestSuite(members, .init = setup, .timeout = 60);
+TestSuite(members, .init = setup);
 
 /* method path with "Bearer cred", X-Team-ID team (if not NULL) and a JSON body (if not NULL). */
 static void call(struct h_resp *r, const char *method, const char *path, const char *cred,

@@ -38,6 +38,7 @@ trap teardown EXIT
 trap 'exit 1' INT TERM
 
 export BERTH_VAR="$state/var"
+export BERTH_INVOKE_TIMEOUT_S=3 # so that the timeout test waits seconds, not minutes
 if [ "${BERTH_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="log_path=$state/asan:detect_leaks=1:abort_on_error=0"
 	export UBSAN_OPTIONS="log_path=$state/asan:print_stacktrace=1:halt_on_error=1"

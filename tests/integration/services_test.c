@@ -14,7 +14,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(services, .init = setup, .timeout = 60);
+TestSuite(services, .init = setup);
 
 /* Creates a service in t's team and returns its id in id[H_ID]. */
 static void make_service(const char *slug, const char *extra, char *id)

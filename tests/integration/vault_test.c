@@ -21,7 +21,7 @@ static void setup(void)
 	h_tenant_new(&t);
 }
 
-TestSuite(vault, .init = setup, .timeout = 90);
+TestSuite(vault, .init = setup);
 
 /* method path with "Authorization: Bearer cred", X-Team-ID team (if not NULL) and a JSON
  * body (if not NULL). */

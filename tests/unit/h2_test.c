@@ -162,7 +162,7 @@ static void run(void)
 	event_base_dispatch(w.base);
 }
 
-TestSuite(h2, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(h2, .init = setup, .fini = teardown);
 
 Test(h2, get_with_headers_gets_status_headers_and_body)
 {

@@ -75,7 +75,7 @@ static void teardown(void)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-TestSuite(session, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(session, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 

@@ -1,0 +1,169 @@
+/* invoke: POST /api/v1/r/invoke/{slug}, the structured call of API.md section 4: the body says
+ * method, path, headers and body_base64; a healthy replica answers through gatewayd and the
+ * agent; the answer comes back whole as {status_code, headers, body_base64}. */
+#include "berth.h"
+#include "catalog.h"
+#include "fleet.h"
+#include "http.h"
+#include "invoke.h"
+#include "tunnel.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX "/api/v1/r/invoke"
+#define TRIES 2 /* a replica that is gone before it saw the call is replaced once */
+
+static CURL *curl; /* one per process (and thread): connections to gatewayd are reused */
+static unsigned next_replica;
+
+/* The service must be running; its healthy replicas land in reps. */
+static int invoke_target(struct http_ctx *ctx, const struct principal *p, const char *slug,
+			 cJSON *reps, struct berr *e)
+{
+	cJSON *svc = NULL;
+	const char *status;
+	int rc = catalog_get_by_slug(ctx->store, p->team_id, slug, &svc, e);
+
+	if (rc)
+		return rc;
+	status = cJSON_GetStringValue(cJSON_GetObjectItem(svc, "service_status"));
+	if (strcmp(status, "running") != 0)
+		rc = berr_set(e, B_ECONFLICT, "service_status", "service %s is %s, not running", slug,
+			      status);
+	else if (!(rc = fleet_healthy_replicas(ctx->store, cJSON_GetStringValue(cJSON_GetObjectItem(
+						svc, "id")), reps, e)) && cJSON_GetArraySize(reps) == 0)
+		rc = berr_set(e, B_EUNAVAILABLE, "", "service %s has no healthy replica", slug);
+	cJSON_Delete(svc);
+	return rc;
+}
+
+/* "Name: value" lines for curl: the caller's forwarded headers, and the ones curl would add
+ * by itself unless told not to. */
+static const char **invoke_header_lines(struct http_req *r, const struct invoke_req *q, long ms)
+{
+	const char **h = arena_alloc(r->arena, (q->nheaders + 5) * sizeof(*h));
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->nheaders; i++)
+		h[n++] = arena_printf(r->arena, "%s: %s", q->header_names[i], q->header_values[i]);
+	if (!q->has_content_type)
+		h[n++] = "Content-Type:";
+	if (!q->has_accept)
+		h[n++] = "Accept:";
+	h[n++] = "Expect:";
+	h[n++] = arena_printf(r->arena, "x-berth-timeout-ms: %ld", ms);
+	h[n] = NULL;
+	return h;
+}
+
+/* Only failures of the platform before the call reached a container are worth a retry. */
+static bool retryable(const struct tunnel_call *t)
+{
+	return strcmp(t->platform_error, "agent_offline") == 0 ||
+	       strcmp(t->platform_error, "not_found") == 0 ||
+	       strcmp(t->platform_error, "no_healthy_replica") == 0;
+}
+
+static int platform_error(const struct tunnel_call *t, struct berr *e)
+{
+	if (strcmp(t->platform_error, "upstream_timeout") == 0)
+		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time");
+	if (retryable(t))
+		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call (%s)",
+				t->platform_error);
+	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached (%s)",
+			t->platform_error);
+}
+
+/* Calls replicas, round-robin, until one answers or TRIES are spent. */
+static int invoke_call(struct http_ctx *ctx, struct http_req *r, const struct invoke_req *q,
+		       const cJSON *reps, struct tunnel_call *t, struct berr *e)
+{
+	int n = cJSON_GetArraySize(reps), rc = B_EUNAVAILABLE;
+	long ms = ctx->app->cfg.invoke_timeout_s * 1000;
+	const char **lines = invoke_header_lines(r, q, ms);
+
+	for (int k = 0; k < TRIES && k < n; k++) {
+		const cJSON *rep = cJSON_GetArrayItem(reps, (int)(next_replica++ % (unsigned)n));
+
+		tunnel_call_free(t);
+		memset(t, 0, sizeof(*t));
+		t->socket_path = ctx->app->cfg.gateway_socket;
+		snprintf(t->url, sizeof(t->url), "http://gatewayd/agents/%s/v1/proxy/%s%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(rep, "agent_id")),
+			 cJSON_GetStringValue(cJSON_GetObjectItem(rep, "replica_id")), q->path);
+		t->method = q->method;
+		t->headers = lines;
+		t->body = q->body;
+		t->body_len = q->body_len;
+		t->timeout_ms = ms + 5000; /* the agent's own deadline answers first */
+		t->response_max = INVOKE_RESPONSE_MAX;
+		if ((rc = tunnel_call_run(curl, t, e)))
+			return rc;
+		if (!t->platform_error[0])
+			return B_OK;
+		rc = platform_error(t, e);
+		if (!retryable(t))
+			return rc;
+	}
+	return rc;
+}
+
+static void respond(struct http_req *r, struct tunnel_call *t)
+{
+	size_t len = t->response_body.len;
+	char *b64 = malloc(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL));
+	cJSON *o = cJSON_CreateObject();
+
+	if (!b64)
+		abort();
+	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL),
+			  (const unsigned char *)buf_str(&t->response_body), len,
+			  sodium_base64_VARIANT_ORIGINAL);
+	cJSON_AddNumberToObject(o, "status_code", (double)t->status);
+	cJSON_AddItemToObject(o, "headers", t->response_headers);
+	t->response_headers = NULL;
+	cJSON_AddStringToObject(o, "body_base64", b64);
+	free(b64);
+	http_respond_json(r, 200, o, NULL);
+	cJSON_Delete(o);
+}
+
+static void handle(struct http_ctx *ctx, struct http_req *r)
+{
+	const char *seg[1];
+	struct principal p;
+	struct berr e = {0};
+	struct invoke_req q = {0};
+	struct tunnel_call t = {0};
+	cJSON *body, *reps = cJSON_CreateArray();
+	size_t max = (size_t)ctx->app->cfg.invoke_body_max;
+
+	if (http_route(r, PREFIX, seg, 1) != 1)
+		http_fail(r, B_ENOTFOUND, NULL, "no such endpoint: %s", r->path);
+	else if (strcmp(r->method, "POST") != 0)
+		http_method_not_allowed(r, "POST");
+	else if (http_auth(ctx, r, AUTH_RUNTIME, &p, &e) || auth_require(&p, ROLE_MEMBER, &e) ||
+		 http_read_json(r, max / 3 * 4 + BODY_MAX, &body, &e) ||
+		 invoke_parse(body, max, &q, &e) || invoke_target(ctx, &p, seg[0], reps, &e) ||
+		 invoke_call(ctx, r, &q, reps, &t, &e))
+		http_respond_error(r, &e);
+	else
+		respond(r, &t);
+	tunnel_call_free(&t);
+	invoke_req_free(&q);
+	cJSON_Delete(reps);
+}
+
+int main(int argc, char **argv)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl = curl_easy_init();
+	if (!curl)
+		return 1;
+	return http_main("invoke", "POST /api/v1/r/invoke/{slug}: call a running service", argc,
+			 argv, handle);
+}

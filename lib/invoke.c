@@ -1,0 +1,171 @@
+#include "berth.h"
+#include "invoke.h"
+#include "json.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const invoke_fields[] = {"method", "path", "body_base64", "headers", NULL};
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+
+/* "." or ".." in any spelling: %2e is a dot too. */
+static bool dot_segment(const char *seg, size_t n)
+{
+	size_t dots = 0;
+
+	for (size_t i = 0; i < n;) {
+		if (seg[i] == '.') {
+			i++;
+		} else if (n - i >= 3 && seg[i] == '%' && seg[i + 1] == '2' &&
+			   (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+			i += 3;
+		} else {
+			return false;
+		}
+		dots++;
+	}
+	return dots == 1 || dots == 2;
+}
+
+bool invoke_path_valid(const char *path)
+{
+	size_t n = strlen(path), end = strcspn(path, "?#");
+
+	if (n == 0 || n > INVOKE_PATH_MAX || path[0] != '/' || path[1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] <= 0x20 || path[i] == 0x7f)
+			return false;
+	for (size_t i = 1; i <= end;) {
+		size_t len = strcspn(path + i, "/?#");
+
+		if (i + len > end)
+			len = end - i;
+		if (dot_segment(path + i, len))
+			return false;
+		i += len + 1;
+	}
+	return true;
+}
+
+bool invoke_header_forwarded(const char *name)
+{
+	static const char *const never[] = {"host", "connection", "upgrade", "transfer-encoding",
+					    "te", "trailer", "keep-alive", "content-length"};
+
+	if (strncasecmp(name, "proxy-", 6) == 0 || strncasecmp(name, "x-berth-", 8) == 0)
+		return false;
+	for (size_t i = 0; i < B_ARRAY_LEN(never); i++)
+		if (strcasecmp(name, never[i]) == 0)
+			return false;
+	return true;
+}
+
+/* A token of RFC 9110 (header names). */
+static bool token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(((unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f) &&
+		      !strchr("\"(),/:;<=>?@[\\]{}", *s)))
+			return false;
+	return true;
+}
+
+static int invoke_headers(const cJSON *body, struct invoke_req *out, struct berr *e)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(body, "headers"), *c;
+	char f[ERR_FIELD_MAX];
+
+	if (!h || cJSON_IsNull(h))
+		return B_OK;
+	if (!cJSON_IsObject(h))
+		return berr_set(e, B_EINVAL, "headers", "headers must be an object of strings");
+	if (cJSON_GetArraySize(h) > INVOKE_HEADERS_MAX)
+		return berr_set(e, B_EINVAL, "headers", "headers holds at most %d entries",
+				INVOKE_HEADERS_MAX);
+	cJSON_ArrayForEach(c, h) {
+		snprintf(f, sizeof(f), "headers.%.100s", c->string);
+		if (!token(c->string) || strlen(c->string) > INVOKE_HEADER_NAME_MAX)
+			return berr_set(e, B_EINVAL, f, "%s is not a valid header name", f);
+		if (!cJSON_IsString(c) || strlen(c->valuestring) > INVOKE_HEADER_VALUE_MAX ||
+		    strpbrk(c->valuestring, "\r\n"))
+			return berr_set(e, B_EINVAL, f, "%s must be a string of at most %d bytes without"
+					" CR or LF", f, INVOKE_HEADER_VALUE_MAX);
+		if (!invoke_header_forwarded(c->string))
+			continue; /* hop-by-hop and reserved: dropped, as API.md says */
+		out->has_content_type |= strcasecmp(c->string, "content-type") == 0;
+		out->has_accept |= strcasecmp(c->string, "accept") == 0;
+		out->header_names[out->nheaders] = c->string;
+		out->header_values[out->nheaders++] = c->valuestring;
+	}
+	return B_OK;
+}
+
+static int invoke_body(const cJSON *body, size_t body_max, struct invoke_req *out, struct berr *e)
+{
+	const char *b64, *end = NULL;
+	size_t len, cap;
+	int rc;
+
+	if ((rc = json_get_string(body, "body_base64", "body_base64", false, 0, SIZE_MAX / 2, &b64, e)))
+		return rc;
+	if (!b64 || !*b64)
+		return B_OK;
+	len = strlen(b64);
+	cap = len / 4 * 3 + 3;
+	/* refuse before decoding when even the padding cannot bring it under the limit */
+	if (len / 4 * 3 > body_max + 2)
+		return berr_set(e, B_ETOOBIG, "body_base64", "the decoded body is larger than %zu bytes",
+				body_max);
+	out->body = malloc(cap);
+	if (!out->body)
+		abort();
+	if (sodium_base642bin(out->body, cap, b64, len, NULL, &out->body_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) || (end && *end))
+		return berr_set(e, B_EINVAL, "body_base64", "body_base64 is not standard base64");
+	if (out->body_len > body_max)
+		return berr_set(e, B_ETOOBIG, "body_base64", "the decoded body is larger than %zu bytes",
+				body_max);
+	return B_OK;
+}
+
+int invoke_parse(const cJSON *body, size_t body_max, struct invoke_req *out, struct berr *e)
+{
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = json_only_keys(body, invoke_fields, "", e)) ||
+	    (rc = json_get_string(body, "method", "method", true, 1, 16, &out->method, e)) ||
+	    (rc = json_get_string(body, "path", "path", true, 1, INVOKE_PATH_MAX, &out->path, e)))
+		return rc;
+	for (i = 0; i < B_ARRAY_LEN(methods); i++)
+		if (strcmp(out->method, methods[i]) == 0)
+			break;
+	if (i == B_ARRAY_LEN(methods))
+		return berr_set(e, B_EINVAL, "method",
+				"method must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
+	if (!invoke_path_valid(out->path))
+		return berr_set(e, B_EINVAL, "path", "path must start with / (not //), hold no . or .."
+				" segments, spaces or control characters, and be at most %d bytes",
+				INVOKE_PATH_MAX);
+	if ((rc = invoke_headers(body, out, e)) || (rc = invoke_body(body, body_max, out, e))) {
+		invoke_req_free(out);
+		return rc;
+	}
+	return B_OK;
+}
+
+void invoke_req_free(struct invoke_req *r)
+{
+	if (r->body)
+		sodium_memzero(r->body, r->body_len);
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
