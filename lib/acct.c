@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "acct.h"
+#include "rowjson.h"
 #include "clock.h"
 #include "crypto.h"
 #include "json.h"
@@ -157,22 +158,6 @@ int acct_member_role(struct store *s, const char *team_id, const char *user_id, 
 	return rc < 0 ? rc : B_OK;
 }
 
-static int acct_member_count(struct store *s, const char *team_id, long *total, struct berr *e)
-{
-	static const char sql[] = "SELECT count(*) FROM memberships WHERE team_id = ?";
-	sqlite3_stmt *st = store_stmt(s, sql, e);
-	int rc;
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	rc = store_step(s, st, e);
-	if (rc == SQLITE_ROW)
-		*total = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
-}
-
 static cJSON *acct_member_from_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -189,25 +174,13 @@ static cJSON *acct_member_from_row(sqlite3_stmt *st)
 int acct_member_list(struct store *s, const char *team_id, int64_t offset, int64_t limit,
 		     cJSON *list, long *total, struct berr *e)
 {
+	static const char count_sql[] = "SELECT count(*) FROM memberships WHERE team_id = ?";
 	static const char sql[] =
 		"SELECT m.user_id, u.email_address, m.role, m.created_at FROM memberships m"
 		" JOIN users u ON u.id = m.user_id WHERE m.team_id = ?"
 		" ORDER BY m.created_at, m.user_id LIMIT ? OFFSET ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*total = 0;
-	if ((rc = acct_member_count(s, team_id, total, e)))
-		return rc;
-	if (!(st = store_stmt(s, sql, e)))
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	store_bind_int(st, 2, limit);
-	store_bind_int(st, 3, offset);
-	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
-		cJSON_AddItemToArray(list, acct_member_from_row(st));
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
+	return rowjson_page(s, count_sql, sql, team_id, offset, limit, acct_member_from_row, list, total, e);
 }
 
 /* The rules every change to someone's membership obeys: the member must exist in the team

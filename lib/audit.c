@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "audit.h"
+#include "rowjson.h"
 #include "clock.h"
 #include "uuid.h"
 
@@ -30,22 +31,6 @@ int audit_add(struct store *s, const struct principal *actor, const char *team_i
 	store_bind_text(st, 9, detail_json ? detail_json : "{}");
 	store_bind_int(st, 10, clock_now());
 	return store_exec_stmt(s, st, e);
-}
-
-static int audit_count(struct store *s, const char *team_id, long *total, struct berr *e)
-{
-	static const char sql[] = "SELECT count(*) FROM audit_log WHERE team_id = ?";
-	sqlite3_stmt *st = store_stmt(s, sql, e);
-	int rc;
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	rc = store_step(s, st, e);
-	if (rc == SQLITE_ROW)
-		*total = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
 }
 
 /* detail is JSON text written by audit_add; anything else (a hand-edited row) reads as {}. */
@@ -79,23 +64,11 @@ static cJSON *audit_from_row(sqlite3_stmt *st)
 int audit_list(struct store *s, const char *team_id, int64_t offset, int64_t limit,
 	       cJSON *list, long *total, struct berr *e)
 {
+	static const char count_sql[] = "SELECT count(*) FROM audit_log WHERE team_id = ?";
 	static const char sql[] =
 		"SELECT id, actor_kind, actor_id, action, resource_type, resource_id, request_id,"
 		" detail, created_at FROM audit_log WHERE team_id = ?"
 		" ORDER BY id DESC LIMIT ? OFFSET ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*total = 0;
-	if ((rc = audit_count(s, team_id, total, e)))
-		return rc;
-	if (!(st = store_stmt(s, sql, e)))
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	store_bind_int(st, 2, limit);
-	store_bind_int(st, 3, offset);
-	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
-		cJSON_AddItemToArray(list, audit_from_row(st));
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
+	return rowjson_page(s, count_sql, sql, team_id, offset, limit, audit_from_row, list, total, e);
 }

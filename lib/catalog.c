@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "catalog.h"
+#include "rowjson.h"
 #include "buf.h"
 #include "clock.h"
 #include "json.h"
@@ -88,24 +89,8 @@ int catalog_list(struct store *s, const char *team_id, long offset, long limit, 
 	static const char count_sql[] = "SELECT count(*) FROM container_services WHERE team_id = ?";
 	static const char sql[] = "SELECT " SVC_COLUMNS " FROM container_services"
 				  " WHERE team_id = ? ORDER BY id LIMIT ? OFFSET ?";
-	sqlite3_stmt *st = store_stmt(s, count_sql, e);
-	int rc;
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	rc = store_step(s, st, e);
-	*total = rc == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc < 0 || !(st = store_stmt(s, sql, e)))
-		return rc < 0 ? rc : B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	store_bind_int(st, 2, limit);
-	store_bind_int(st, 3, offset);
-	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
-		cJSON_AddItemToArray(list, svc_from_row(st));
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
+	
+	return rowjson_page(s, count_sql, sql, team_id, offset, limit, svc_from_row, list, total, e);
 }
 
 /* After a conditional write changed nothing: 404 if the service is not the team's, else 409

@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "cred.h"
+#include "rowjson.h"
 #include "berth_limits.h"
 #include "clock.h"
 #include "json.h"
@@ -49,26 +50,6 @@ int cred_parse_create(const cJSON *body, int64_t now, struct cred_new *out, stru
 	return B_OK;
 }
 
-static void add_text_or_null(cJSON *o, const char *name, sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, name);
-	else
-		cJSON_AddStringToObject(o, name, store_col_text(st, col));
-}
-
-static void add_time_or_null(cJSON *o, const char *name, sqlite3_stmt *st, int col)
-{
-	char t[RFC3339_LEN + 1];
-
-	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
-	clock_rfc3339(sqlite3_column_int64(st, col), t);
-	cJSON_AddStringToObject(o, name, t);
-}
-
 /* One list item from a row of cred_list's SELECT: the public columns only. */
 static cJSON *cred_from_row(sqlite3_stmt *st)
 {
@@ -78,52 +59,24 @@ static cJSON *cred_from_row(sqlite3_stmt *st)
 	cJSON_AddStringToObject(o, "kind", store_col_text(st, 1));
 	cJSON_AddStringToObject(o, "display_name", store_col_text(st, 2));
 	cJSON_AddStringToObject(o, "key_prefix", store_col_text(st, 3));
-	add_text_or_null(o, "user_id", st, 4);
-	add_time_or_null(o, "created_at", st, 5);
-	add_time_or_null(o, "expires_at", st, 6);
-	add_time_or_null(o, "revoked_at", st, 7);
-	add_time_or_null(o, "last_used_at", st, 8);
+	rowjson_text_or_null(o, "user_id", st, 4);
+	rowjson_time(o, "created_at", st, 5);
+	rowjson_time(o, "expires_at", st, 6);
+	rowjson_time(o, "revoked_at", st, 7);
+	rowjson_time(o, "last_used_at", st, 8);
 	return o;
-}
-
-static int cred_count(struct store *s, const char *team_id, long *total, struct berr *e)
-{
-	static const char sql[] = "SELECT count(*) FROM credentials WHERE team_id = ?";
-	sqlite3_stmt *st = store_stmt(s, sql, e);
-	int rc;
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	rc = store_step(s, st, e);
-	if (rc == SQLITE_ROW)
-		*total = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
 }
 
 int cred_list(struct store *s, const char *team_id, int64_t offset, int64_t limit,
 	      cJSON *list, long *total, struct berr *e)
 {
+	static const char count_sql[] = "SELECT count(*) FROM credentials WHERE team_id = ?";
 	static const char sql[] =
 		"SELECT id, kind, display_name, key_prefix, user_id, created_at, expires_at,"
 		" revoked_at, last_used_at FROM credentials WHERE team_id = ?"
 		" ORDER BY id LIMIT ? OFFSET ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*total = 0;
-	if ((rc = cred_count(s, team_id, total, e)))
-		return rc;
-	if (!(st = store_stmt(s, sql, e)))
-		return B_ESTORE;
-	store_bind_text(st, 1, team_id);
-	store_bind_int(st, 2, limit);
-	store_bind_int(st, 3, offset);
-	while ((rc = store_step(s, st, e)) == SQLITE_ROW)
-		cJSON_AddItemToArray(list, cred_from_row(st));
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
+	return rowjson_page(s, count_sql, sql, team_id, offset, limit, cred_from_row, list, total, e);
 }
 
 /* Whether credential id exists in team_id (revoked or not). */

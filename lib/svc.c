@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "svc.h"
+#include "rowjson.h"
 #include "clock.h"
 #include "json.h"
 #include "berth_limits.h"
@@ -309,35 +310,6 @@ int svc_insert(struct store *s, struct svc *v, struct berr *e)
 				v->service_slug);
 	return rc;
 }
-
-/* A JSON array column back as an array; a malformed value (never written by berth) as []. */
-static void add_json_column(cJSON *o, const char *name, const char *text)
-{
-	cJSON *a = cJSON_Parse(text);
-
-	if (!cJSON_IsArray(a)) {
-		cJSON_Delete(a);
-		a = cJSON_CreateArray();
-	}
-	cJSON_AddItemToObject(o, name, a);
-}
-
-static void add_text_or_null(cJSON *o, const char *name, sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, name);
-	else
-		cJSON_AddStringToObject(o, name, store_col_text(st, col));
-}
-
-static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int col)
-{
-	char t[RFC3339_LEN + 1];
-
-	clock_rfc3339(sqlite3_column_int64(st, col), t);
-	cJSON_AddStringToObject(o, name, t);
-}
-
 cJSON *svc_from_row(sqlite3_stmt *st)
 {
 	static const char *const text_cols[] = {
@@ -348,22 +320,22 @@ cJSON *svc_from_row(sqlite3_stmt *st)
 
 	for (i = 0; i < B_ARRAY_LEN(text_cols); i++)
 		cJSON_AddStringToObject(o, text_cols[i], store_col_text(st, (int)i));
-	add_text_or_null(o, "docker_image", st, 5);
-	add_text_or_null(o, "external_url", st, 6);
-	add_text_or_null(o, "external_auth_credential_id", st, 7);
+	rowjson_text_or_null(o, "docker_image", st, 5);
+	rowjson_text_or_null(o, "external_url", st, 6);
+	rowjson_text_or_null(o, "external_auth_credential_id", st, 7);
 	cJSON_AddNumberToObject(o, "exposed_port", sqlite3_column_int(st, 8));
 	cJSON_AddStringToObject(o, "health_path", store_col_text(st, 9));
-	add_json_column(o, "env_config", store_col_text(st, 10));
-	add_json_column(o, "volume_config", store_col_text(st, 11));
-	add_json_column(o, "required_labels", store_col_text(st, 12));
+	rowjson_array(o, "env_config", store_col_text(st, 10));
+	rowjson_array(o, "volume_config", store_col_text(st, 11));
+	rowjson_array(o, "required_labels", store_col_text(st, 12));
 	cJSON_AddNumberToObject(o, "gpu_count", sqlite3_column_int(st, 13));
 	cJSON_AddNumberToObject(o, "replica_count", sqlite3_column_int(st, 14));
 	cJSON_AddStringToObject(o, "usage_prompt", store_col_text(st, 15));
 	cJSON_AddStringToObject(o, "openapi_url", store_col_text(st, 16));
 	cJSON_AddStringToObject(o, "service_status", store_col_text(st, 17));
 	cJSON_AddStringToObject(o, "status_detail", store_col_text(st, 18));
-	add_time(o, "created_at", st, 19);
-	add_time(o, "updated_at", st, 20);
+	rowjson_time(o, "created_at", st, 19);
+	rowjson_time(o, "updated_at", st, 20);
 	return o;
 }
 
