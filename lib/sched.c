@@ -389,7 +389,8 @@ static int sched_place(struct store *s, const cJSON *svc, int need, struct sched
 
 struct tally {
 	int live, healthy;
-	const cJSON *failed; /* the first failed replica */
+	const cJSON *failed;   /* the first failed replica */
+	const cJSON *progress; /* the first live one not healthy yet: what it is doing */
 };
 
 /* Tells one replica to go: stopping, and DELETE to its agent. */
@@ -439,6 +440,8 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 			plan_add(p, SCHED_DELETE, jstr(r, "agent_id"), jstr(r, "id"), NULL);
 		t->live += is_live(state);
 		t->healthy += strcmp(state, "healthy") == 0;
+		if (is_live(state) && strcmp(state, "healthy") != 0 && !t->progress)
+			t->progress = r;
 		if (strcmp(state, "failed") == 0 && !t->failed)
 			t->failed = r;
 		if (strcmp(state, "pending") == 0 && cJSON_IsTrue(cJSON_GetObjectItem(r, "online"))) {
@@ -492,6 +495,10 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 	}
 	if (unplaced == want)
 		catalog_wait_detail(svc, detail, sizeof(detail));
+	else if (t.progress && !unplaced)
+		/* a pull's progress or a health probe's wait, as the agent reports it */
+		snprintf(detail, sizeof(detail), "%d of %d replicas healthy; on %s: %s", t.healthy,
+			 want, jstr(t.progress, "agent_name"), jstr(t.progress, "detail"));
 	else
 		snprintf(detail, sizeof(detail), "%d of %d replicas healthy%s", t.healthy, want,
 			 unplaced ? "; waiting for an eligible agent for the rest" : "");
