@@ -86,6 +86,14 @@ static char *array_text(const cJSON *obj, const char *name)
 	return json_print(a);
 }
 
+/* A string member of info, "" when an agent (another build, an older one) leaves it out. */
+static const char *text_or_empty(const cJSON *info, const char *name)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(info, name));
+
+	return v ? v : "";
+}
+
 int fleet_agent_online(struct store *s, const char *id, const cJSON *info, struct berr *e)
 {
 	static const char sql[] =
@@ -102,8 +110,8 @@ int fleet_agent_online(struct store *s, const char *id, const cJSON *info, struc
 		store_bind_text(st, 2, labels);
 		store_bind_int(st, 3, cJSON_IsNumber(gpus) ? gpus->valueint : 0);
 		store_bind_text(st, 4, devices);
-		store_bind_text(st, 5, cJSON_GetStringValue(cJSON_GetObjectItem(info, "platform_arch")));
-		store_bind_text(st, 6, cJSON_GetStringValue(cJSON_GetObjectItem(info, "agent_version")));
+		store_bind_text(st, 5, text_or_empty(info, "platform_arch"));
+		store_bind_text(st, 6, text_or_empty(info, "agent_version"));
 		store_bind_int(st, 7, clock_now());
 		rc = store_exec_stmt(s, st, e);
 	}
