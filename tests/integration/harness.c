@@ -398,8 +398,12 @@ static int h_agent_spawn(const char *name, const char *key, const char *labels,
 	int fd;
 	pid_t pid;
 
+	char unique[96];
+
 	h_agent_name(full, sizeof(full), name);
-	snprintf(keyfile, sizeof(keyfile), "%s/%s.key", env_or_die("BERTH_TEST_STATE"), full);
+	/* one key file per start: tests running side by side may name their agents alike */
+	h_unique(unique, sizeof(unique), "key-");
+	snprintf(keyfile, sizeof(keyfile), "%s/%s-%s", env_or_die("BERTH_TEST_STATE"), full, unique);
 	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	cr_assert(fd >= 0 && write(fd, key, strlen(key)) == (ssize_t)strlen(key));
 	close(fd);
