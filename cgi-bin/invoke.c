@@ -2,10 +2,9 @@
  * method, path, headers and body_base64; a healthy replica answers through gatewayd and the
  * agent; the answer comes back whole as {status_code, headers, body_base64}. */
 #include "berth.h"
-#include "catalog.h"
-#include "fleet.h"
 #include "http.h"
 #include "invoke.h"
+#include "route.h"
 #include "tunnel.h"
 
 #include <sodium.h>
@@ -15,30 +14,6 @@
 
 #define PREFIX "/api/v1/r/invoke"
 #define TRIES 2 /* a replica that is gone before it saw the call is replaced once */
-
-static CURL *curl; /* one per process (and thread): connections to gatewayd are reused */
-static unsigned next_replica;
-
-/* The service must be running; its healthy replicas land in reps. */
-static int invoke_target(struct http_ctx *ctx, const struct principal *p, const char *slug,
-			 cJSON *reps, struct berr *e)
-{
-	cJSON *svc = NULL;
-	const char *status;
-	int rc = catalog_get_by_slug(ctx->store, p->team_id, slug, &svc, e);
-
-	if (rc)
-		return rc;
-	status = cJSON_GetStringValue(cJSON_GetObjectItem(svc, "service_status"));
-	if (strcmp(status, "running") != 0)
-		rc = berr_set(e, B_ECONFLICT, "service_status", "service %s is %s, not running", slug,
-			      status);
-	else if (!(rc = fleet_healthy_replicas(ctx->store, cJSON_GetStringValue(cJSON_GetObjectItem(
-						svc, "id")), reps, e)) && cJSON_GetArraySize(reps) == 0)
-		rc = berr_set(e, B_EUNAVAILABLE, "", "service %s has no healthy replica", slug);
-	cJSON_Delete(svc);
-	return rc;
-}
 
 /* "Name: value" lines for curl: the caller's forwarded headers, and the ones curl would add
  * by itself unless told not to. */
@@ -78,30 +53,32 @@ static int platform_error(const struct tunnel_call *t, struct berr *e)
 			t->platform_error);
 }
 
-/* Calls replicas, round-robin, until one answers or TRIES are spent. */
+/* Calls replicas (route.c's order) until one answers or TRIES are spent. */
 static int invoke_call(struct http_ctx *ctx, struct http_req *r, const struct invoke_req *q,
-		       const cJSON *reps, struct tunnel_call *t, struct berr *e)
+		       struct route *rt, struct tunnel_call *t, struct berr *e)
 {
-	int n = cJSON_GetArraySize(reps), rc = B_EUNAVAILABLE;
 	long ms = ctx->app->cfg.invoke_timeout_s * 1000;
 	const char **lines = invoke_header_lines(r, q, ms);
+	struct route_target *rep;
+	int rc = B_EUNAVAILABLE;
 
-	for (int k = 0; k < TRIES && k < n; k++) {
-		const cJSON *rep = cJSON_GetArrayItem(reps, (int)(next_replica++ % (unsigned)n));
-
+	for (int k = 0; k < TRIES && (rep = route_next(rt)); k++) {
 		tunnel_call_free(t);
 		memset(t, 0, sizeof(*t));
 		t->socket_path = ctx->app->cfg.gateway_socket;
-		snprintf(t->url, sizeof(t->url), "http://gatewayd/agents/%s/v1/proxy/%s%s",
-			 cJSON_GetStringValue(cJSON_GetObjectItem(rep, "agent_id")),
-			 cJSON_GetStringValue(cJSON_GetObjectItem(rep, "replica_id")), q->path);
+		if (!route_url(rt, rep, q->path, t->url, sizeof(t->url))) {
+			route_done(rep, false);
+			return berr_set(e, B_EINVAL, "path", "path is too long");
+		}
 		t->method = q->method;
 		t->headers = lines;
 		t->body = q->body;
 		t->body_len = q->body_len;
 		t->timeout_ms = ms + 5000; /* the agent's own deadline answers first */
 		t->response_max = INVOKE_RESPONSE_MAX;
-		if ((rc = tunnel_call_run(curl, t, e)))
+		rc = tunnel_call_run(ctx->user, t, e);
+		route_done(rep, !rc && retryable(t));
+		if (rc)
 			return rc;
 		if (!t->platform_error[0])
 			return B_OK;
@@ -139,7 +116,8 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	struct berr e = {0};
 	struct invoke_req q = {0};
 	struct tunnel_call t = {0};
-	cJSON *body, *reps = cJSON_CreateArray();
+	struct route rt;
+	cJSON *body;
 	size_t max = (size_t)ctx->app->cfg.invoke_body_max;
 
 	if (http_route(r, PREFIX, seg, 1) != 1)
@@ -148,22 +126,35 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 		http_method_not_allowed(r, "POST");
 	else if (http_auth(ctx, r, AUTH_RUNTIME, &p, &e) || auth_require(&p, ROLE_MEMBER, &e) ||
 		 http_read_json(r, max / 3 * 4 + BODY_MAX, &body, &e) ||
-		 invoke_parse(body, max, &q, &e) || invoke_target(ctx, &p, seg[0], reps, &e) ||
-		 invoke_call(ctx, r, &q, reps, &t, &e))
+		 invoke_parse(body, max, &q, &e) || route_resolve(ctx->store, p.team_id, seg[0], &rt, &e) ||
+		 invoke_call(ctx, r, &q, &rt, &t, &e))
 		http_respond_error(r, &e);
 	else
 		respond(r, &t);
 	tunnel_call_free(&t);
 	invoke_req_free(&q);
-	cJSON_Delete(reps);
+}
+
+static void *thread_init(void)
+{
+	return curl_easy_init();
+}
+
+static void thread_free(void *c)
+{
+	curl_easy_cleanup(c);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct http_prog prog = {
+		.name = "invoke",
+		.usage = "POST /api/v1/r/invoke/{slug}: call a running service",
+		.handler = handle,
+		.thread_init = thread_init,
+		.thread_free = thread_free,
+	};
+
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	curl = curl_easy_init();
-	if (!curl)
-		return 1;
-	return http_main("invoke", "POST /api/v1/r/invoke/{slug}: call a running service", argc,
-			 argv, handle);
+	return http_main_pool(&prog, argc, argv);
 }

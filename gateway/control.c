@@ -42,9 +42,12 @@ static void respond_json(struct h2_stream *st, int status, const char *code, con
 	h2_stream_end(st);
 }
 
-/* Hop-by-hop headers and x-berth-* (reserved for gatewayd and the agent) stay behind. */
+/* Hop-by-hop headers and x-berth-* (reserved for gatewayd and the agent) stay behind, but for
+ * the caller's deadline, which the agent keeps. */
 static bool forwardable(const char *name)
 {
+	if (strcmp(name, "x-berth-timeout-ms") == 0)
+		return true;
 	static const char *const hop[] = {"connection", "keep-alive", "te", "transfer-encoding",
 					  "upgrade", "host", "proxy-connection", "trailer"};
 

@@ -42,6 +42,8 @@
 #define INVOKE_HEADER_NAME_MAX 256
 #define INVOKE_HEADER_VALUE_MAX 8192
 #define INVOKE_TIMEOUT_DEFAULT 300                      /* seconds; configurable */
+#define RUNTIME_THREADS_DEFAULT 256                     /* per invoke/proxy process; configurable */
+#define RUNTIME_THREADS_MAX 4096
 #define INVOKE_RESPONSE_MAX ((size_t)32 * 1024 * 1024)  /* a container's answer, held whole */
 
 /* Accounts and credentials */

@@ -33,6 +33,7 @@ static const struct ckey keys[] = {
 	{"jwt_ttl", L(jwt_ttl, 60, JWT_TTL_MAX)},
 	{"invoke_body_max", L(invoke_body_max, 1, 1024L * 1024 * 1024)},
 	{"invoke_timeout_s", L(invoke_timeout_s, 1, 3600)},
+	{"runtime_threads", L(runtime_threads, 1, RUNTIME_THREADS_MAX)},
 	{"bind", S(bind)},
 	{"port", L(port, 1, 65535)},
 	{"log_format", S(log_format)},
@@ -155,6 +156,7 @@ int config_load(struct config *c, const char *file, const char *var_override, st
 	c->jwt_ttl = JWT_TTL_DEFAULT;
 	c->invoke_body_max = (long)INVOKE_BODY_DEFAULT;
 	c->invoke_timeout_s = INVOKE_TIMEOUT_DEFAULT;
+	c->runtime_threads = RUNTIME_THREADS_DEFAULT;
 	c->port = 8080;
 
 	if (!file)

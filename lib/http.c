@@ -7,6 +7,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,36 +354,153 @@ static void http_serve_one(struct http_ctx *ctx, FCGX_Request *f, http_handler h
 	log_debug("%s %s %s", r.request_id, r.method, r.path);
 }
 
-int http_main(const char *prog, const char *usage, int argc, char **argv, http_handler h)
+static bool http_help(const char *prog, const char *usage, int argc, char **argv)
 {
-	static struct app app;
-	struct http_ctx ctx = {0};
-	struct berr e = {0};
-	FCGX_Request f;
-
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: %s\n\n%s\n\nA FastCGI responder: lighttpd (or any FastCGI server) spawns it.\n"
 		       "Settings come from BERTH_CONFIG or $BERTH_VAR/berth.conf and BERTH_* variables.\n",
 		       prog, usage);
-		return 0;
+		return true;
 	}
-	app.prog = prog;
-	if (app_init(&app, &e) || store_open(app.cfg.db, &ctx.store, &e) ||
-	    store_migrate(ctx.store, &e)) {
+	return false;
+}
+
+/* Configuration, then the schema brought up to date once, by the first thread of the first
+ * process; every later connection only opens. */
+static int http_start(struct app *app, const char *prog, struct store **st)
+{
+	struct berr e = {0};
+
+	app->prog = prog;
+	if (app_init(app, &e) || store_open(app->cfg.db, st, &e) || store_migrate(*st, &e)) {
 		fprintf(stderr, "%s: %s\n", prog, e.message);
 		return 1;
 	}
-	ctx.app = &app;
-	arena_init(&ctx.arena);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
+	if (FCGX_Init() != 0) {
 		fprintf(stderr, "%s: cannot start FastCGI (run me under lighttpd)\n", prog);
 		return 1;
 	}
+	return 0;
+}
+
+int http_main(const char *prog, const char *usage, int argc, char **argv, http_handler h)
+{
+	static struct app app;
+	struct http_ctx ctx = {0};
+	FCGX_Request f;
+
+	if (http_help(prog, usage, argc, argv))
+		return 0;
+	if (http_start(&app, prog, &ctx.store))
+		return 1;
+	ctx.app = &app;
+	arena_init(&ctx.arena);
+	if (FCGX_InitRequest(&f, 0, 0) != 0)
+		return 1;
 	while (FCGX_Accept_r(&f) >= 0) {
 		http_serve_one(&ctx, &f, h);
 		FCGX_Finish_r(&f);
 		arena_reset(&ctx.arena);
 	}
 	store_close(ctx.store);
+	return 0;
+}
+
+/* ---- the pool ---- */
+
+#define POOL_STACK_SIZE (512 * 1024)
+
+struct pool {
+	const struct http_prog *prog;
+	struct app app;
+	pthread_mutex_t accept_mu; /* one thread in accept() at a time, as libfcgi's example does */
+};
+
+static void *pool_thread(void *arg)
+{
+	struct pool *pl = arg;
+	struct http_ctx ctx = {.app = &pl->app};
+	struct berr e = {0};
+	FCGX_Request f;
+	int rc;
+
+	arena_init(&ctx.arena);
+	if (FCGX_InitRequest(&f, 0, 0) != 0 || store_open(pl->app.cfg.db, &ctx.store, &e)) {
+		log_error("a worker thread cannot start: %s", e.message[0] ? e.message : "FastCGI");
+		return NULL;
+	}
+	if (pl->prog->thread_init && !(ctx.user = pl->prog->thread_init())) {
+		log_error("a worker thread cannot set itself up");
+		store_close(ctx.store);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&pl->accept_mu);
+		rc = FCGX_Accept_r(&f);
+		pthread_mutex_unlock(&pl->accept_mu);
+		if (rc < 0)
+			break;
+		http_serve_one(&ctx, &f, pl->prog->handler);
+		FCGX_Finish_r(&f);
+		arena_reset(&ctx.arena);
+	}
+	if (pl->prog->thread_free)
+		pl->prog->thread_free(ctx.user);
+	store_close(ctx.store);
+	return NULL;
+}
+
+/* Every thread keeps a store connection and a socket or two: ask for the descriptors. */
+static void pool_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int http_main_pool(const struct http_prog *p, int argc, char **argv)
+{
+	static struct pool pl;
+	struct store *first = NULL;
+	pthread_attr_t attr;
+	sigset_t set;
+	long started = 0;
+	int sig = 0;
+
+	if (http_help(p->name, p->usage, argc, argv))
+		return 0;
+	pl.prog = p;
+	pthread_mutex_init(&pl.accept_mu, NULL);
+	if (http_start(&pl.app, p->name, &first))
+		return 1;
+	store_close(first);
+	pool_raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	/* the workers inherit the mask; SIGTERM and SIGINT reach only sigwait below */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, POOL_STACK_SIZE);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (long i = 0; i < pl.app.cfg.runtime_threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &attr, pool_thread, &pl) == 0)
+			started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (!started) {
+		fprintf(stderr, "%s: cannot start any worker thread\n", p->name);
+		return 1;
+	}
+	log_debug("%ld worker threads", started);
+	sigwait(&set, &sig);
+	/* lighttpd stops its backends with SIGTERM: calls in flight end with the process */
+	log_debug("signal %d: stopping", sig);
 	return 0;
 }

@@ -22,11 +22,13 @@ struct app {
 	struct auth_keys keys;
 };
 
-/* What a request handler gets: the process's app and its own thread's store and arena. */
+/* What a request handler gets: the process's app and its own thread's store, arena and the
+ * program's per-thread state (http_prog.thread_init). */
 struct http_ctx {
 	struct app *app;
 	struct store *store;
 	struct arena arena;
+	void *user;
 };
 
 struct http_req {
@@ -45,6 +47,18 @@ typedef void (*http_handler)(struct http_ctx *ctx, struct http_req *req);
 /* The whole life of a FastCGI program: --help, configuration, store, then serve requests
  * with h until lighttpd stops it. Returns the process exit status. */
 int http_main(const char *prog, const char *usage, int argc, char **argv, http_handler h);
+
+/* A program that holds requests open for long (invoke, proxy): runtime_threads accept loops,
+ * each with its own store connection and thread_init's state, and a thread of its own for
+ * SIGTERM (libfcgi alone would leave the other threads blocked in accept). */
+struct http_prog {
+	const char *name;
+	const char *usage;
+	http_handler handler;
+	void *(*thread_init)(void);   /* ctx->user of each thread; NULL stops the program */
+	void (*thread_free)(void *);
+};
+int http_main_pool(const struct http_prog *p, int argc, char **argv);
 
 /* A FastCGI parameter ("REQUEST_METHOD") or NULL. */
 const char *http_param(const struct http_req *r, const char *name);

@@ -88,14 +88,18 @@ export BERTH_TEST_GATEWAY="http://127.0.0.1:$port"
 export BERTH_TEST_URL="http://127.0.0.1:$port" BERTH_TEST_CTL="$build/bin/berthctl"
 passed=0 failed=0 rc=0
 # Two passes: everything in parallel, then the suites that disturb shared processes, alone.
+# BERTH_TEST_FILTER (a Criterion --filter) runs only the matching tests, in the first pass.
 pass() {
-	if [ "$1" = exclusive ]; then
+	if [ -n "${BERTH_TEST_FILTER:-}" ]; then
+		"$2" --jobs 2 --filter "$BERTH_TEST_FILTER"
+	elif [ "$1" = exclusive ]; then
 		BERTH_TEST_EXCLUSIVE=1 "$2" --jobs 1 --filter 'gateway_restart/*'
 	else
 		"$2" --jobs 2
 	fi
 }
 for run in parallel exclusive; do
+    [ -n "${BERTH_TEST_FILTER:-}" ] && [ $run = exclusive ] && break
     for t in "$@"; do
 	out=$(pass "$run" "$t" 2>&1)
 	trc=$?
