@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -98,6 +99,47 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 	FCGX_PutStr(head, n, r->fcgx->out);
 	if (len)
 		FCGX_PutStr(body, (int)len, r->fcgx->out);
+}
+
+int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n)
+{
+	char head[64];
+	int len;
+
+	if (r->responded) {
+		log_error("%s: second response (%d) dropped", r->request_id, status);
+		return -1;
+	}
+	r->responded = true;
+	len = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, http_reason(status));
+	if (FCGX_PutStr(head, len, r->fcgx->out) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (FCGX_PutS(lines[i], r->fcgx->out) < 0 || FCGX_PutS("\r\n", r->fcgx->out) < 0)
+			return -1;
+	if (FCGX_PutS("\r\n", r->fcgx->out) < 0)
+		return -1;
+	return FCGX_FFlush(r->fcgx->out);
+}
+
+int http_stream_write(struct http_req *r, const void *p, size_t n)
+{
+	while (n) {
+		int chunk = n > INT_MAX ? INT_MAX : (int)n;
+
+		if (FCGX_PutStr(p, chunk, r->fcgx->out) != chunk)
+			return -1;
+		p = (const char *)p + chunk;
+		n -= (size_t)chunk;
+	}
+	return FCGX_FFlush(r->fcgx->out);
+}
+
+size_t http_stream_read(struct http_req *r, void *p, size_t n)
+{
+	int got = FCGX_GetStr(p, n > INT_MAX ? INT_MAX : (int)n, r->fcgx->in);
+
+	return got > 0 ? (size_t)got : 0;
 }
 
 void http_respond_json(struct http_req *r, int status, const cJSON *body,

@@ -80,6 +80,13 @@ void http_respond_error(struct http_req *r, const struct berr *e);
 /* Shorthand: fills a record and responds with it. */
 void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, ...) B_PRINTF(4, 5);
 
+/* A streamed answer (the proxy): the head with the status and "name: value" lines as given,
+ * then body bytes, each write flushed to the server at once. -1 when the caller is gone. */
+int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n);
+int http_stream_write(struct http_req *r, const void *p, size_t n);
+/* Up to n bytes of the request body; 0 at its end. */
+size_t http_stream_read(struct http_req *r, void *p, size_t n);
+
 /* Authenticates r for scope with the app's keys and the thread's store. */
 int http_auth(struct http_ctx *ctx, struct http_req *r, enum auth_scope scope,
 	      struct principal *p, struct berr *e) B_MUST_CHECK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define POKE_TIMEOUT_MS 1000
 
@@ -154,4 +155,188 @@ void tunnel_call_free(struct tunnel_call *t)
 	cJSON_Delete(t->response_headers);
 	t->response_headers = NULL;
 	buf_free(&t->response_body);
+}
+
+/* ---- streamed calls (the proxy) ---- */
+
+static long long stream_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void stream_lines_free(struct tunnel_stream *s)
+{
+	for (size_t i = 0; i < s->nlines; i++)
+		free(s->lines[i]);
+	s->nlines = 0;
+}
+
+/* The platform's error body, {error_message, error_code}: its message is worth passing on. */
+static void stream_platform_message(struct tunnel_stream *s)
+{
+	cJSON *o = cJSON_ParseWithLength(buf_str(&s->error_body), s->error_body.len);
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error_message"));
+
+	snprintf(s->platform_message, sizeof(s->platform_message), "%s", m ? m : "");
+	cJSON_Delete(o);
+}
+
+/* The head is complete: hand it over unless it is the platform's own error. */
+static int stream_head_done(struct tunnel_stream *s)
+{
+	if (s->status < 200)
+		return 0; /* an interim answer: the real one follows */
+	if (s->platform_error[0])
+		return 0;
+	s->head_sent = true;
+	return s->on_head(s->arg, s->status, s->lines, s->nlines);
+}
+
+static size_t stream_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct tunnel_stream *s = arg;
+	size_t len = size * n, nl, vl;
+	const char *colon = memchr(p, ':', len), *v;
+	char name[256];
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		stream_lines_free(s); /* a new head (after an interim 1xx) */
+		s->platform_error[0] = '\0';
+		return len;
+	}
+	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+		return stream_head_done(s) ? 0 : len;
+	}
+	if (!colon || (nl = (size_t)(colon - p)) == 0 || nl >= sizeof(name))
+		return len;
+	for (size_t i = 0; i < nl; i++)
+		name[i] = (char)tolower((unsigned char)p[i]);
+	name[nl] = '\0';
+	for (v = colon + 1; v < p + len && (*v == ' ' || *v == '\t'); v++)
+		;
+	for (vl = (size_t)(p + len - v); vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'); vl--)
+		;
+	if (strcmp(name, "x-berth-error") == 0)
+		snprintf(s->platform_error, sizeof(s->platform_error), "%.*s", (int)vl, v);
+	else if (!hop_by_hop(name) && strncmp(name, "x-berth-", 8) != 0 &&
+		 s->nlines < TUNNEL_HEAD_LINES_MAX) {
+		char *line = malloc(nl + vl + 3);
+
+		if (!line)
+			abort();
+		snprintf(line, nl + vl + 3, "%s: %.*s", name, (int)vl, v);
+		s->lines[s->nlines++] = line;
+	}
+	return len;
+}
+
+static size_t stream_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct tunnel_stream *s = arg;
+	size_t len = size * n;
+
+	if (!s->head_sent) {
+		/* the platform's own error: its first bytes are kept for the message */
+		if (buf_add(&s->error_body, p, len) != B_OK)
+			log_debug("a platform error past %d bytes was cut", TUNNEL_ERROR_BODY_MAX);
+		return len;
+	}
+	if (s->on_data(s->arg, p, len)) {
+		s->caller_gone = true;
+		return 0;
+	}
+	return len;
+}
+
+static size_t stream_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct tunnel_stream *s = arg;
+	size_t got = s->read_body(p, size * n, s->arg);
+
+	if (got == TUNNEL_READ_ABORT) {
+		s->caller_gone = true;
+		return CURL_READFUNC_ABORT;
+	}
+	s->body_read += (long long)got;
+	return got;
+}
+
+/* Only the wait for the head has a deadline: a stream may then run as long as it runs. */
+static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct tunnel_stream *s = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return !s->head_sent && s->head_timeout_ms > 0 && stream_now_ms() > s->deadline_ms;
+}
+
+static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, s->socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, s->url);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L); /* see tunnel_call_run */
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
+	if (strcmp(s->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (s->body_len > 0) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s->body_len);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, stream_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, s);
+	} else if (strcmp(s->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+}
+
+int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
+{
+	struct curl_slist *list = NULL;
+	CURLcode rc;
+
+	s->curl = c;
+	s->status = 0;
+	s->head_sent = s->caller_gone = false;
+	s->body_read = 0;
+	s->platform_error[0] = s->platform_message[0] = '\0';
+	s->deadline_ms = stream_now_ms() + s->head_timeout_ms;
+	buf_init(&s->error_body, TUNNEL_ERROR_BODY_MAX);
+	for (size_t i = 0; s->headers && s->headers[i]; i++)
+		list = curl_slist_append(list, s->headers[i]);
+	stream_setopts(c, s, list);
+	rc = curl_easy_perform(c);
+	curl_slist_free_all(list);
+	stream_lines_free(s);
+	if (s->platform_error[0] && !s->head_sent)
+		stream_platform_message(s);
+	buf_free(&s->error_body);
+	if (s->caller_gone)
+		return berr_set(e, B_EIO, "", "the caller went away");
+	if (rc == CURLE_OK || (s->platform_error[0] && !s->head_sent))
+		return B_OK;
+	if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_OPERATION_TIMEDOUT)
+		return berr_set(e, B_ETIMEOUT, "", "the service did not answer within %ld ms",
+				s->head_timeout_ms);
+	return berr_set(e, B_EUPSTREAM, "", "the gateway could not relay the call: %s",
+			curl_easy_strerror(rc));
 }

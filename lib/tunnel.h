@@ -37,4 +37,45 @@ struct tunnel_call {
 int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e) B_MUST_CHECK;
 void tunnel_call_free(struct tunnel_call *t);
 
+/* A call streamed both ways (the proxy): the body comes from read_body as curl asks for it and
+ * the answer goes to on_head and on_data as it arrives, so nothing is held whole. */
+#define TUNNEL_HEAD_LINES_MAX 100
+#define TUNNEL_ERROR_BODY_MAX 4096
+
+struct tunnel_stream {
+	/* in */
+	const char *socket_path;
+	char url[4096];
+	const char *method;
+	const char *const *headers;        /* "Name: value" lines, NULL-terminated */
+	long long body_len;                /* bytes read_body gives; 0: no body */
+	/* Up to n bytes of the body into p; 0 at its end, TUNNEL_READ_ABORT when the caller is gone. */
+	size_t (*read_body)(char *p, size_t n, void *arg);
+	/* The answer's head: status and its "name: value" lines less hop-by-hop and x-berth-*.
+	 * Not called for the platform's own errors (platform_error). Nonzero aborts. */
+	int (*on_head)(void *arg, long status, char *const *lines, size_t n);
+	int (*on_data)(void *arg, const char *p, size_t n); /* nonzero: the caller is gone */
+	void *arg;
+	long head_timeout_ms;              /* from the request's start to the answer's head */
+	/* out */
+	long status;
+	bool head_sent;                    /* on_head ran: the caller has the answer's start */
+	bool caller_gone;                  /* read_body or on_data gave up */
+	long long body_read;               /* bytes of the body curl took */
+	char platform_error[64];           /* x-berth-error of gatewayd or the agent, or "" */
+	char platform_message[256];        /* its error_message */
+	/* private */
+	CURL *curl;
+	char *lines[TUNNEL_HEAD_LINES_MAX];
+	size_t nlines;
+	struct buf error_body;
+	long long deadline_ms;
+};
+#define TUNNEL_READ_ABORT CURL_READFUNC_ABORT
+
+/* B_OK when the exchange ran to its end, or platform_error is set (nothing reached the caller);
+ * B_ETIMEOUT when no head came in time, B_EUPSTREAM when the relay failed (after head_sent the
+ * caller's answer is cut short), B_EIO when the caller went away (caller_gone). */
+int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e) B_MUST_CHECK;
+
 #endif

@@ -17,8 +17,16 @@ docker_up() {
 	return 1
 }
 
+# Another test run on this machine (another process group) may be using the engine we
+# started: then it stays up for that run.
+docker_shared() {
+	ps -eo pgid=,args= | awk -v me="$(ps -o pgid= $$ | tr -d ' ')" \
+		'$1 != me && $0 ~ /tests\/(integration|docker)\/run\.sh/ { found = 1 } END { exit !found }'
+}
+
 docker_down() {
 	[ -n "$dockerd_pid" ] || return 0
+	docker_shared && return 0
 	kill -TERM "$dockerd_pid" 2>/dev/null
 	for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
 }

@@ -1,0 +1,325 @@
+/* proxy: ANY /api/v1/r/containers/{slug}/{path...}, the transparent proxy of API.md section 4.
+ * The method, the rest of the path with its query, the caller's headers (less hop-by-hop ones
+ * and its berth credential) and the body go to a healthy replica through gatewayd and the
+ * agent; the answer comes back as the container gave it, streamed both ways: nothing is held
+ * whole, so an SSE event reaches the caller when the container sends it. */
+#include "berth.h"
+#include "http.h"
+#include "invoke.h"
+#include "log.h"
+#include "route.h"
+#include "tunnel.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PREFIX "/api/v1/r/containers/"
+#define TRIES 2              /* a replica gone before it saw the call is replaced once */
+#define METHOD_MAX 32
+#define LINES_MAX (INVOKE_HEADERS_MAX + 8)
+
+struct proxy_call {
+	struct http_req *r;
+	bool key_mode;       /* the credential came in X-Berth-Key: Authorization is the service's */
+	bool jwt;            /* the credential was a token: X-Team-ID is berth's, not the service's */
+	const char *lines[LINES_MAX + 1];
+	size_t nlines;
+};
+
+/* Methods are tokens (RFC 9110): upper-case letters are all any service uses. */
+static bool method_valid(const char *m)
+{
+	size_t n = strlen(m);
+
+	if (n == 0 || n > METHOD_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)m[i]))
+			return false;
+	return true;
+}
+
+/* "HTTP_X_FORWARDED_FOR" -> "x-forwarded-for" into out. */
+static void header_name(const char *param, size_t len, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < n; i++)
+		out[i] = param[i] == '_' ? '-' : (char)tolower((unsigned char)param[i]);
+	out[i] = '\0';
+}
+
+/* A name listed in the caller's Connection header is hop-by-hop too. */
+static bool connection_lists(const char *connection, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = connection; p && *p;) {
+		size_t len;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, " \t,");
+		if (len == n && strncasecmp(p, name, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* Whether a caller's header travels on to the container. */
+static bool forwarded(const struct proxy_call *c, const char *name, const char *connection)
+{
+	static const char *const ours[] = {"expect", "x-forwarded-for", "x-forwarded-proto",
+					   "x-forwarded-host"};
+
+	if (!invoke_header_forwarded(name) || connection_lists(connection, name))
+		return false;
+	for (size_t i = 0; i < B_ARRAY_LEN(ours); i++)
+		if (strcmp(name, ours[i]) == 0)
+			return false;
+	if (strcmp(name, "authorization") == 0)
+		return c->key_mode;
+	if (strcmp(name, "x-team-id") == 0)
+		return !c->jwt;
+	return true;
+}
+
+static int add_line(struct proxy_call *c, const char *line, struct berr *e)
+{
+	if (c->nlines == LINES_MAX)
+		return berr_set(e, B_ETOOBIG, "headers", "more than %d request headers",
+				INVOKE_HEADERS_MAX);
+	c->lines[c->nlines++] = line;
+	c->lines[c->nlines] = NULL;
+	return B_OK;
+}
+
+/* The caller's headers for curl, then X-Forwarded-*, then blanks that keep curl from adding
+ * headers of its own. */
+static int proxy_headers(struct proxy_call *c, long timeout_ms, struct berr *e)
+{
+	struct http_req *r = c->r;
+	const char *connection = http_header(r, "Connection"), *ct = http_param(r, "CONTENT_TYPE");
+	const char *xff = http_header(r, "X-Forwarded-For"), *addr = http_param(r, "REMOTE_ADDR");
+	const char *host = http_header(r, "Host"), *https = http_param(r, "HTTPS");
+	bool accept = false;
+	int rc = B_OK;
+
+	for (char **env = r->fcgx->envp; *env && !rc; env++) {
+		const char *eq = strchr(*env, '=');
+		char name[INVOKE_HEADER_NAME_MAX + 1];
+
+		if (strncmp(*env, "HTTP_", 5) != 0 || !eq || (size_t)(eq - *env - 5) > INVOKE_HEADER_NAME_MAX)
+			continue;
+		header_name(*env + 5, (size_t)(eq - *env - 5), name, sizeof(name));
+		if (!forwarded(c, name, connection))
+			continue;
+		accept |= strcmp(name, "accept") == 0;
+		rc = add_line(c, arena_printf(r->arena, "%s: %s", name, eq + 1), e);
+	}
+	if (!rc && ct && *ct)
+		rc = add_line(c, arena_printf(r->arena, "content-type: %s", ct), e);
+	if (!rc)
+		rc = add_line(c, arena_printf(r->arena, "x-forwarded-for: %s%s%s", xff ? xff : "",
+					      xff ? ", " : "", addr ? addr : ""), e);
+	if (!rc)
+		rc = add_line(c, arena_printf(r->arena, "x-forwarded-proto: %s",
+					      https && strcasecmp(https, "on") == 0 ? "https" : "http"), e);
+	if (!rc && host)
+		rc = add_line(c, arena_printf(r->arena, "x-forwarded-host: %s", host), e);
+	if (!rc)
+		rc = add_line(c, arena_printf(r->arena, "x-berth-timeout-ms: %ld", timeout_ms), e);
+	if (!rc && !(ct && *ct))
+		rc = add_line(c, "Content-Type:", e);
+	if (!rc && !accept)
+		rc = add_line(c, "Accept:", e);
+	if (!rc)
+		rc = add_line(c, "Expect:", e);
+	return rc;
+}
+
+/* X-Berth-Key: <credential> (a Bearer prefix is allowed) stands in for Authorization. */
+static int proxy_auth(struct http_ctx *ctx, struct proxy_call *c, struct principal *p,
+		      struct berr *e)
+{
+	struct http_req *r = c->r;
+	const char *key = http_header(r, "X-Berth-Key"), *authz = http_header(r, "Authorization");
+	const char *cred;
+	int rc;
+
+	c->key_mode = key != NULL;
+	if (key) {
+		while (*key == ' ')
+			key++;
+		cred = strncasecmp(key, "Bearer ", 7) == 0 ? key : arena_printf(r->arena, "Bearer %s", key);
+	} else {
+		cred = authz;
+	}
+	c->jwt = cred && strstr(cred, "eyJ") != NULL;
+	rc = auth_request(ctx->store, &ctx->app->keys, cred, http_header(r, "X-Team-ID"),
+			  AUTH_RUNTIME, p, e);
+	if (rc && key && e->field[0])
+		snprintf(e->field, sizeof(e->field), "X-Berth-Key");
+	return rc ? rc : auth_require(p, ROLE_MEMBER, e);
+}
+
+static size_t proxy_read(char *p, size_t n, void *arg)
+{
+	struct proxy_call *c = arg;
+
+	return http_stream_read(c->r, p, n);
+}
+
+static int proxy_head(void *arg, long status, char *const *lines, size_t n)
+{
+	struct proxy_call *c = arg;
+
+	return http_stream_head(c->r, (int)status, lines, n) < 0;
+}
+
+static int proxy_data(void *arg, const char *p, size_t n)
+{
+	struct proxy_call *c = arg;
+
+	return http_stream_write(c->r, p, n) < 0;
+}
+
+static bool retryable(const char *platform_error)
+{
+	return strcmp(platform_error, "agent_offline") == 0 ||
+	       strcmp(platform_error, "not_found") == 0 ||
+	       strcmp(platform_error, "no_healthy_replica") == 0;
+}
+
+static int platform_error(const struct tunnel_stream *t, struct berr *e)
+{
+	const char *why = t->platform_message[0] ? t->platform_message : t->platform_error;
+
+	if (strcmp(t->platform_error, "upstream_timeout") == 0)
+		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time: %s", why);
+	if (retryable(t->platform_error))
+		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call: %s",
+				why);
+	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached: %s", why);
+}
+
+/* Replicas in route.c's order until one answers; only a call whose body was not sent yet is
+ * tried again. */
+static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *rt,
+		      const char *path, long long body_len, struct berr *e)
+{
+	struct tunnel_stream t = {0};
+	struct route_target *rep;
+	int rc = B_EUNAVAILABLE;
+
+	t.socket_path = ctx->app->cfg.gateway_socket;
+	t.method = c->r->method;
+	t.headers = c->lines;
+	t.body_len = body_len;
+	t.read_body = proxy_read;
+	t.on_head = proxy_head;
+	t.on_data = proxy_data;
+	t.arg = c;
+	t.head_timeout_ms = ctx->app->cfg.invoke_timeout_s * 1000 + 5000; /* the agent's first */
+	for (int k = 0; k < TRIES && (rep = route_next(rt)); k++) {
+		if (!route_url(rt, rep, path, t.url, sizeof(t.url))) {
+			route_done(rep, false);
+			return berr_set(e, B_EINVAL, "path", "the path is too long");
+		}
+		rc = tunnel_stream_run(ctx->user, &t, e);
+		route_done(rep, !rc && retryable(t.platform_error));
+		if (rc || t.head_sent)
+			return rc;
+		rc = platform_error(&t, e);
+		if (!retryable(t.platform_error) || t.body_read > 0)
+			return rc;
+	}
+	return rc;
+}
+
+/* The slug and the rest of the raw path ("/" at least) with its query. */
+static int proxy_target(struct http_req *r, const char **slug, const char **path, struct berr *e)
+{
+	const char *uri = http_param(r, "REQUEST_URI"), *rest;
+
+	if (!uri || strncmp(uri, PREFIX, strlen(PREFIX)) != 0)
+		return berr_set(e, B_ENOTFOUND, "", "no such endpoint: %s", r->path);
+	uri += strlen(PREFIX);
+	rest = strchr(uri, '/');
+	if (!rest || rest == uri || memchr(uri, '?', (size_t)(rest - uri)))
+		return berr_set(e, B_ENOTFOUND, "", "no such endpoint: %s", r->path);
+	*slug = arena_strndup(r->arena, uri, (size_t)(rest - uri));
+	*path = rest;
+	if (!invoke_path_valid(rest))
+		return berr_set(e, B_EINVAL, "path", "the path after the service must start with one "
+				"'/', have no '.' or '..' segment, no control characters or spaces, "
+				"and be at most %d bytes", INVOKE_PATH_MAX);
+	return B_OK;
+}
+
+/* CONTENT_LENGTH as lighttpd gives it (it spools a chunked upload to learn it). */
+static int body_length(struct http_req *r, long long *len, struct berr *e)
+{
+	const char *v = http_param(r, "CONTENT_LENGTH");
+	char *end;
+
+	*len = 0;
+	if (!v || !*v)
+		return B_OK;
+	*len = strtoll(v, &end, 10);
+	if (*end || *len < 0)
+		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a length");
+	return B_OK;
+}
+
+static void handle(struct http_ctx *ctx, struct http_req *r)
+{
+	struct proxy_call c = {.r = r};
+	const char *slug = NULL, *path = NULL;
+	struct principal p;
+	struct berr e = {0};
+	struct route rt;
+	long long len = 0;
+
+	if (proxy_target(r, &slug, &path, &e) || body_length(r, &len, &e))
+		http_respond_error(r, &e);
+	else if (!method_valid(r->method))
+		http_fail(r, B_EINVAL, "method", "%.40s is not an HTTP method", r->method);
+	else if (proxy_auth(ctx, &c, &p, &e) ||
+		 proxy_headers(&c, ctx->app->cfg.invoke_timeout_s * 1000, &e) ||
+		 route_resolve(ctx->store, p.team_id, slug, &rt, &e) ||
+		 proxy_call(ctx, &c, &rt, path, len, &e)) {
+		if (!r->responded)
+			http_respond_error(r, &e);
+		else
+			log_info("%s %s %s: cut short: %s", r->request_id, r->method, r->path,
+				 e.message);
+	}
+}
+
+static void *thread_init(void)
+{
+	return curl_easy_init();
+}
+
+static void thread_free(void *c)
+{
+	curl_easy_cleanup(c);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct http_prog prog = {
+		.name = "proxy",
+		.usage = "ANY /api/v1/r/containers/{slug}/{path...}: a running service, streamed",
+		.handler = handle,
+		.thread_init = thread_init,
+		.thread_free = thread_free,
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return http_main_pool(&prog, argc, argv);
+}

@@ -1,0 +1,403 @@
+/* ANY /api/v1/r/containers/{slug}/{path...} end to end: lighttpd, the proxy program, gatewayd,
+ * a real agent and a berth-fixture:test container, with bodies and events streamed. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 30000
+#define BIG (24L * 1024 * 1024)
+
+static struct h_tenant t;
+static int agent_pid;
+
+static void deploy(const char *slug)
+{
+	char path[160], st[32], json[256], id[H_ID];
+	struct h_resp r;
+
+	snprintf(json, sizeof(json), "{\"service_slug\": \"%s\", \"docker_image\": "
+		 "\"berth-fixture:test\"}", slug);
+	h_create(&r, t.member_tok, t.team, json);
+	cr_assert(eq(long, r.status, 201), "%s", r.body);
+	snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	h_resp_free(&r);
+	cr_assert(h_wait_text("SELECT service_status FROM container_services WHERE id = ?", id,
+			      "running", DEADLINE_MS, st, sizeof(st)), "still %s", st);
+}
+
+/* A tenant with one agent and a running fixture service "echo". */
+static void setup(void)
+{
+	h_tenant_new(&t);
+	agent_pid = h_agent_start("proxied", t.ak, NULL);
+	deploy("echo");
+}
+
+TestSuite(proxy, .init = setup);
+
+/* method on /api/v1/r/containers/echo<rest> with the member's token, extra header lines and a
+ * body. */
+static void proxy(struct h_resp *r, const char *method, const char *rest, const char *extra,
+		  const char *body, size_t len)
+{
+	char path[512], auth[H_TOKEN + 32], team[H_ID + 16];
+	const char *h[4] = {auth, team, extra, NULL};
+
+	snprintf(path, sizeof(path), "/api/v1/r/containers/echo%s", rest);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	h_request(r, method, path, h, body, len);
+}
+
+static cJSON *echo_of(const struct h_resp *r)
+{
+	cJSON *echo = cJSON_Parse(r->body);
+
+	cr_assert(cJSON_IsObject(echo), "not an echo: %ld %s", r->status, r->body);
+	return echo;
+}
+
+static const char *echo_header(const cJSON *echo, const char *name)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(echo, "headers"), name));
+}
+
+Test(proxy, every_method_path_and_query_reach_the_container)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+					      "PROPFIND"};
+	struct h_resp r;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		cJSON *echo;
+
+		/* a body-less request still says Content-Length: 0 (lighttpd wants one on POST) */
+		proxy(&r, methods[i], "/echo/x?a=1&b=two%20three", NULL, "", 0);
+		cr_assert(eq(long, r.status, 200), "%s: %s", methods[i], r.body);
+		echo = echo_of(&r);
+		cr_assert(eq(str, cJSON_GetObjectItem(echo, "method")->valuestring, (char *)methods[i]));
+		cr_assert(eq(str, cJSON_GetObjectItem(echo, "path")->valuestring, "/echo/x"));
+		cr_assert(eq(str, cJSON_GetObjectItem(echo, "query")->valuestring, "a=1&b=two%20three"));
+		cJSON_Delete(echo);
+		h_resp_free(&r);
+	}
+	proxy(&r, "HEAD", "/health", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 200));
+	cr_assert(eq(long, (long)r.len, 0));
+	h_resp_free(&r);
+}
+
+Test(proxy, a_binary_body_round_trips_raw)
+{
+	char bytes[256], b64[512];
+	struct h_resp r;
+	cJSON *echo;
+
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (char)i;
+	sodium_bin2base64(b64, sizeof(b64), (unsigned char *)bytes, sizeof(bytes),
+			  sodium_base64_VARIANT_ORIGINAL);
+	proxy(&r, "POST", "/echo", "Content-Type: application/octet-stream", bytes, sizeof(bytes));
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	echo = echo_of(&r);
+	cr_assert(eq(str, cJSON_GetObjectItem(echo, "body_base64")->valuestring, b64));
+	cr_assert(eq(str, (char *)echo_header(echo, "content-type"), "application/octet-stream"));
+	cJSON_Delete(echo);
+	h_resp_free(&r);
+}
+
+Test(proxy, the_berth_credential_stays_behind_and_forwarded_headers_are_set)
+{
+	struct h_resp r;
+	cJSON *echo;
+
+	proxy(&r, "GET", "/echo", "X-Custom: yes", NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	echo = echo_of(&r);
+	cr_assert(strstr(r.body, t.member_tok) == NULL, "the token never reaches the container");
+	cr_assert(echo_header(echo, "authorization") == NULL);
+	cr_assert(echo_header(echo, "x-team-id") == NULL, "X-Team-ID went with the token");
+	cr_assert(eq(str, (char *)echo_header(echo, "x-custom"), "yes"));
+	cr_assert(eq(str, (char *)echo_header(echo, "x-forwarded-for"), "127.0.0.1"));
+	cr_assert(eq(str, (char *)echo_header(echo, "x-forwarded-proto"), "http"));
+	cr_assert(strstr(echo_header(echo, "x-forwarded-host"), "127.0.0.1:") != NULL);
+	cJSON_Delete(echo);
+	h_resp_free(&r);
+}
+
+Test(proxy, with_x_berth_key_the_callers_authorization_reaches_the_container)
+{
+	char key[H_KEY + 32], bad[64];
+	const char *h[] = {key, "Authorization: Bearer service-own-key", NULL};
+	const char *hb[] = {bad, NULL};
+	struct h_resp r;
+	cJSON *echo;
+
+	snprintf(key, sizeof(key), "X-Berth-Key: %s", t.sk);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	echo = echo_of(&r);
+	cr_assert(eq(str, (char *)echo_header(echo, "authorization"), "Bearer service-own-key"));
+	cr_assert(strstr(r.body, t.sk) == NULL, "X-Berth-Key never reaches the container");
+	cJSON_Delete(echo);
+	h_resp_free(&r);
+	snprintf(bad, sizeof(bad), "X-Berth-Key: sk-nonsense");
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", hb, NULL, 0);
+	h_assert_error(&r, 401, "unauthenticated", "X-Berth-Key");
+	h_resp_free(&r);
+}
+
+Test(proxy, the_containers_status_headers_and_body_come_back_unchanged)
+{
+	struct h_resp r;
+	char ct[128];
+
+	proxy(&r, "GET", "/status/404", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 404), "%s", r.body);
+	cr_assert(strstr(r.body, "error_code") == NULL, "the container's body, not berth's: %s", r.body);
+	h_resp_free(&r);
+	proxy(&r, "POST", "/status/500", NULL, "x", 1);
+	cr_assert(eq(long, r.status, 500), "%s", r.body);
+	h_resp_free(&r);
+	proxy(&r, "GET", "/sse?n=1&ms=0", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 200));
+	cr_assert(h_header(&r, "Content-Type", ct, sizeof(ct)) && strstr(ct, "text/event-stream"),
+		  "content-type: %s", ct);
+	h_resp_free(&r);
+}
+
+/* ---- streaming, with curl directly: times and sizes as they arrive ---- */
+
+struct watch {
+	struct timespec start;
+	double first_s;
+	size_t bytes;
+	bool pattern_ok;
+	char head[128];      /* the answer's first bytes */
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static size_t watch_write(char *p, size_t size, size_t n, void *arg)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct watch *w = arg;
+
+	if (w->bytes == 0)
+		w->first_s = since(&w->start);
+	if (w->bytes < sizeof(w->head) - 1)
+		memcpy(w->head + w->bytes, p, size * n < sizeof(w->head) - 1 - w->bytes ?
+		       size * n : sizeof(w->head) - 1 - w->bytes);
+	for (size_t i = 0; i < size * n && w->pattern_ok; i++)
+		w->pattern_ok = p[i] == alphabet[(w->bytes + i) % 64];
+	w->bytes += size * n;
+	return size * n;
+}
+
+/* GET or POST rest through the proxy; body from a FILE when upload is not NULL. */
+static long stream(const char *rest, struct watch *w, FILE *upload, curl_off_t upload_len,
+		   bool chunked, double *total_s)
+{
+	char url[512], auth[H_TOKEN + 32], team[H_ID + 16];
+	struct curl_slist *h = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+	CURLcode rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/r/containers/echo%s", getenv("BERTH_TEST_URL"), rest);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	h = curl_slist_append(curl_slist_append(h, auth), team);
+	if (chunked)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	memset(w, 0, sizeof(*w));
+	w->pattern_ok = true;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	if (upload) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+		curl_easy_setopt(c, CURLOPT_READDATA, upload);
+		if (!chunked)
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, upload_len);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &w->start);
+	rc = curl_easy_perform(c);
+	*total_s = since(&w->start);
+	cr_assert(eq(int, rc, CURLE_OK), "%s: %s", rest, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+Test(proxy, an_sse_event_arrives_before_the_stream_ends)
+{
+	struct watch w;
+	double total;
+
+	/* three events 700 ms apart: the first must not wait for the last */
+	cr_assert(eq(long, stream("/sse?n=3&ms=700", &w, NULL, 0, false, &total), 200));
+	cr_assert(eq(sz, w.bytes, strlen("data: 0\n\ndata: 1\n\ndata: 2\n\n")));
+	cr_assert(total >= 1.3, "the stream took %.3f s", total);
+	cr_assert(w.first_s < total - 1.0, "first event at %.3f s of %.3f s", w.first_s, total);
+}
+
+Test(proxy, a_large_download_streams_through_whole)
+{
+	char rest[64];
+	struct watch w;
+	double total;
+
+	snprintf(rest, sizeof(rest), "/bytes?n=%ld", BIG);
+	cr_assert(eq(long, stream(rest, &w, NULL, 0, false, &total), 200));
+	cr_assert(eq(sz, w.bytes, (size_t)BIG));
+	cr_assert(w.pattern_ok, "the bytes arrive in order and unchanged");
+}
+
+static FILE *big_file(void)
+{
+	FILE *f = tmpfile();
+	static char block[65536];
+
+	cr_assert(f != NULL);
+	memset(block, 'u', sizeof(block));
+	for (long n = 0; n < BIG; n += (long)sizeof(block))
+		cr_assert(fwrite(block, 1, sizeof(block), f) == sizeof(block));
+	rewind(f);
+	return f;
+}
+
+Test(proxy, a_large_upload_streams_through_with_a_length_or_chunked)
+{
+	struct watch w;
+	double total;
+	FILE *f = big_file();
+	char want[64];
+
+	snprintf(want, sizeof(want), "{\"received\": %ld}", BIG);
+	cr_assert(eq(long, stream("/sink", &w, f, BIG, false, &total), 200));
+	cr_assert(eq(str, w.head, want));
+	rewind(f);
+	cr_assert(eq(long, stream("/sink", &w, f, BIG, true, &total), 200), "chunked upload");
+	cr_assert(eq(str, w.head, want), "chunked upload");
+	fclose(f);
+}
+
+Test(proxy, platform_errors_and_roles)
+{
+	struct h_tenant other;
+	struct h_resp r, c;
+	char auth[H_TOKEN + 32], team[H_ID + 16];
+	const char *h[3] = {auth, team, NULL};
+
+	h_request(&r, "GET", "/api/v1/r/containers/no-such-service/x", h_auth(&(struct h_auth){0},
+		  t.member_tok, t.team), NULL, 0);
+	h_assert_error(&r, 404, "not_found", NULL);
+	h_resp_free(&r);
+	h_create(&c, t.member_tok, t.team, "{\"service_slug\": \"idle\", \"docker_image\": \"x\"}");
+	h_resp_free(&c);
+	h_request(&r, "GET", "/api/v1/r/containers/idle/x", h_auth(&(struct h_auth){0},
+		  t.member_tok, t.team), NULL, 0);
+	h_assert_error(&r, 409, "conflict", "service_status");
+	h_resp_free(&r);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.viewer_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	h_assert_error(&r, 403, "forbidden", NULL);
+	h_resp_free(&r);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", NULL, NULL, 0);
+	h_assert_error(&r, 401, "unauthenticated", NULL);
+	h_resp_free(&r);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.sk);
+	h[1] = NULL;
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "sk- may call: %s", r.body);
+	h_resp_free(&r);
+	h_tenant_new(&other);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", other.sk);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	h_assert_error(&r, 404, "not_found", NULL);
+	h_resp_free(&r);
+}
+
+/* lighttpd normalises the path first (dot segments, %2e); what is left must still be a plain
+ * path on the same container: a 400, or the container sees a path without them. */
+Test(proxy, dot_segments_and_double_slashes_never_leave_the_container)
+{
+	static const char *const rests[] = {"//evil.test/echo", "/echo/%2e%2e/%2E%2e/x",
+					    "/echo/./x", "/echo/../echo/y"};
+	struct h_resp r;
+
+	for (size_t i = 0; i < sizeof(rests) / sizeof(rests[0]); i++) {
+		proxy(&r, "GET", rests[i], NULL, NULL, 0);
+		if (r.status == 400) {
+			h_assert_error(&r, 400, "validation_failed", "path");
+		} else {
+			cJSON *echo = cJSON_Parse(r.body);
+			const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(echo, "path"));
+
+			cr_assert(r.status == 200 || r.status == 404, "%s: %ld %s", rests[i], r.status,
+				  r.body);
+			bool plain = !path || (path[0] == '/' && path[1] != '/' &&
+					       !strstr(path, "/..") && !strstr(path, "/./"));
+
+			cr_assert(plain, "%s reached the container as %s", rests[i], path);
+			cJSON_Delete(echo);
+		}
+		h_resp_free(&r);
+	}
+}
+
+Test(proxy, a_slow_container_is_504)
+{
+	struct h_resp r;
+
+	/* the fixture waits 400 s; berth's timeout here is 3 s (BERTH_INVOKE_TIMEOUT_S) */
+	proxy(&r, "GET", "/slow?ms=400000", NULL, NULL, 0);
+	h_assert_error(&r, 504, "upstream_timeout", NULL);
+	h_resp_free(&r);
+}
+
+Test(proxy, an_agent_killed_mid_request_is_502_at_once)
+{
+	struct timespec t0;
+	struct h_resp r;
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		usleep(1500 * 1000);
+		kill(agent_pid, SIGKILL);
+		_exit(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	proxy(&r, "GET", "/slow?ms=20000", NULL, NULL, 0);
+	waitpid(pid, NULL, 0);
+	h_assert_error(&r, 502, "upstream_failed", NULL);
+	cr_assert(since(&t0) < 10.0, "answered after %.1f s", since(&t0));
+	h_resp_free(&r);
+}
