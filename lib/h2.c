@@ -84,7 +84,9 @@ static void h2_flush(struct h2_conn *c)
 
 	if (c->depth || c->dead)
 		return;
+	c->depth++;
 	rv = nghttp2_session_send(c->session);
+	c->depth--;
 	if (rv)
 		log_warn("h2: send failed: %s", nghttp2_strerror(rv));
 }
@@ -181,6 +183,10 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
 
 	(void)flags;
+	if (st && st->manual_window)
+		st->unconsumed += len;
+	else
+		nghttp2_session_consume(s, id, len);
 	if (st && c->cb.data)
 		c->cb.data(st, data, len, c->arg);
 	return 0;
@@ -194,6 +200,9 @@ static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void 
 	if (!st)
 		return 0;
 	st->closed = true;
+	if (st->unconsumed) /* the stream is gone, its share of the connection's window is not */
+		nghttp2_session_consume_connection(s, st->unconsumed);
+	st->unconsumed = 0;
 	if (c->cb.close)
 		c->cb.close(st, error, c->arg);
 	nghttp2_session_set_stream_user_data(s, id, NULL);
@@ -213,6 +222,8 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 	n = evbuffer_remove(st->out, buf, len);
 	if (n < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (n > 0 && st->conn->cb.sent)
+		st->conn->cb.sent(st, (size_t)n, st->conn->arg);
 	if (evbuffer_get_length(st->out) == 0 && st->out_end)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	else if (n == 0) {
@@ -289,11 +300,13 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
 	};
 	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
 	struct h2_conn *c = calloc(1, sizeof(*c));
 	int rv;
 
-	if (!c || nghttp2_session_callbacks_new(&cbs))
+	if (!c || nghttp2_session_callbacks_new(&cbs) || nghttp2_option_new(&opt))
 		abort();
+	nghttp2_option_set_no_auto_window_update(opt, 1);
 	c->bev = bev;
 	c->cb = *cb;
 	c->arg = arg;
@@ -303,9 +316,10 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb_stream_close);
-	rv = server ? nghttp2_session_server_new(&c->session, cbs, c) :
-		      nghttp2_session_client_new(&c->session, cbs, c);
+	rv = server ? nghttp2_session_server_new2(&c->session, cbs, c, opt) :
+		      nghttp2_session_client_new2(&c->session, cbs, c, opt);
 	nghttp2_session_callbacks_del(cbs);
+	nghttp2_option_del(opt);
 	if (rv || nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, B_ARRAY_LEN(iv)) ||
 	    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW)) {
 		if (!rv)
@@ -475,6 +489,22 @@ void h2_stream_reset(struct h2_stream *st, uint32_t error)
 	if (st->closed || st->conn->dead)
 		return;
 	nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id, error);
+	h2_flush(st->conn);
+}
+
+void h2_stream_manual_window(struct h2_stream *st)
+{
+	st->manual_window = true;
+}
+
+void h2_stream_consume(struct h2_stream *st, size_t n)
+{
+	if (st->closed || st->conn->dead || n == 0)
+		return;
+	if (n > st->unconsumed)
+		n = st->unconsumed;
+	st->unconsumed -= n;
+	nghttp2_session_consume(st->conn->session, st->id, n);
 	h2_flush(st->conn);
 }
 

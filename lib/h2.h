@@ -36,6 +36,8 @@ struct h2_stream {
 	bool out_end;           /* the body ends once out drains */
 	bool deferred;          /* nghttp2 waits for more body */
 	bool closed;
+	bool manual_window;     /* received body is acknowledged by h2_stream_consume */
+	size_t unconsumed;      /* received, not acknowledged yet */
 	void *user;
 };
 
@@ -44,6 +46,9 @@ struct h2_callbacks {
 	void (*response)(struct h2_stream *st, void *arg); /* client: response headers complete */
 	void (*data)(struct h2_stream *st, const uint8_t *p, size_t n, void *arg);
 	void (*end)(struct h2_stream *st, void *arg);      /* the peer's body is complete */
+	/* n bytes of st's body left its out buffer for the connection (flow control allowed
+	 * them): the moment a relay acknowledges as many on the stream it reads from. */
+	void (*sent)(struct h2_stream *st, size_t n, void *arg);
 	/* The stream is gone (finished or reset: error is the HTTP/2 error code); st is freed
 	 * right after this returns. */
 	void (*close)(struct h2_stream *st, uint32_t error, void *arg);
@@ -77,6 +82,12 @@ int h2_respond_simple(struct h2_stream *st, int status, const char *content_type
 void h2_stream_write(struct h2_stream *st, const void *data, size_t len);
 void h2_stream_end(struct h2_stream *st);
 void h2_stream_reset(struct h2_stream *st, uint32_t error);
+/* Flow control by the receiver. By default a received body is acknowledged as it arrives, so
+ * a peer may send as fast as the data callback takes it. After h2_stream_manual_window (call
+ * it before the body comes, e.g. in the request or response callback) the peer may have at
+ * most H2_STREAM_WINDOW bytes unacknowledged: h2_stream_consume says n more were passed on. */
+void h2_stream_manual_window(struct h2_stream *st);
+void h2_stream_consume(struct h2_stream *st, size_t n);
 /* A received header by lowercase name, or NULL. */
 const char *h2_stream_header(const struct h2_stream *st, const char *name);
 

@@ -21,6 +21,9 @@ struct world {
 	char content_type[64];
 	/* what the server saw */
 	size_t server_got;
+	struct h2_stream *held;  /* /held: acknowledged by hand */
+	bool consume;            /* /held: acknowledge each chunk as it comes */
+	size_t client_sent;      /* the sent callback's count */
 	char method[16], path[64], hdr[64];
 };
 
@@ -43,14 +46,19 @@ static void srv_request(struct h2_stream *st, void *arg)
 		cr_assert(h2_respond_simple(st, 201, "text/plain", "hi", 2) == B_OK);
 	else if (strcmp(st->path, "/reset") == 0)
 		h2_stream_reset(st, NGHTTP2_REFUSED_STREAM);
+	else if (strcmp(st->path, "/held") == 0) {
+		h2_stream_manual_window(st);
+		w.held = st;
+	}
 }
 
 static void srv_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg)
 {
-	(void)st;
 	(void)p;
 	(void)arg;
 	w.server_got += n;
+	if (st == w.held && w.consume)
+		h2_stream_consume(st, n);
 }
 
 /* /echo answers with the size of the body it received, once the body is complete;
@@ -60,7 +68,7 @@ static void srv_end(struct h2_stream *st, void *arg)
 	char buf[32];
 
 	(void)arg;
-	if (strcmp(st->path, "/echo") == 0) {
+	if (strcmp(st->path, "/echo") == 0 || strcmp(st->path, "/held") == 0) {
 		snprintf(buf, sizeof(buf), "%zu", w.server_got);
 		cr_assert(h2_respond_simple(st, 200, NULL, buf, strlen(buf)) == B_OK);
 	} else if (strncmp(st->path, "/big", 4) == 0) {
@@ -91,6 +99,13 @@ static void cli_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg
 	for (size_t i = 0; i < n; i++)
 		w.sum += p[i];
 	w.got += n;
+}
+
+static void cli_sent(struct h2_stream *st, size_t n, void *arg)
+{
+	(void)st;
+	(void)arg;
+	w.client_sent += n;
 }
 
 static void cli_end(struct h2_stream *st, void *arg)
@@ -130,7 +145,7 @@ static void setup(void)
 	static const struct h2_callbacks scb = {.request = srv_request, .data = srv_data,
 						.end = srv_end};
 	static const struct h2_callbacks ccb = {.response = cli_response, .data = cli_data,
-						.end = cli_end, .close = cli_close,
+						.sent = cli_sent, .end = cli_end, .close = cli_close,
 						.ping_ack = cli_ping,
 						.conn_closed = cli_conn_closed};
 	int fds[2];
@@ -193,6 +208,29 @@ Test(h2, request_body_larger_than_the_stream_window_arrives_whole)
 	cr_assert(eq(int, w.status, 200));
 	cr_assert(eq(sz, w.server_got, sizeof(body)));
 	cr_assert(eq(sz, w.got, strlen("3145745")));
+}
+
+Test(h2, a_receiver_that_does_not_acknowledge_holds_the_sender_at_one_window)
+{
+	static char body[3 * H2_STREAM_WINDOW];
+	struct h2_stream *st = h2_request(w.client, "POST", "/held", NULL, 0, true, NULL);
+	struct timeval tv = {0, 300000};
+
+	cr_assert(st != NULL);
+	memset(body, 'h', sizeof(body));
+	h2_stream_write(st, body, sizeof(body));
+	h2_stream_end(st);
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+	cr_assert(eq(sz, w.server_got, H2_STREAM_WINDOW), "one window and no more arrives");
+	cr_assert(eq(sz, w.client_sent, H2_STREAM_WINDOW), "the rest waits at the sender");
+	cr_assert(eq(int, w.status, 0));
+	w.consume = true;
+	h2_stream_consume(w.held, w.server_got);
+	run();
+	cr_assert(eq(int, w.status, 200));
+	cr_assert(eq(sz, w.server_got, sizeof(body)));
+	cr_assert(eq(sz, w.client_sent, sizeof(body)));
 }
 
 Test(h2, body_written_later_is_sent_when_written)
