@@ -13,12 +13,13 @@ struct seen {
 	char replica_id[UUID_STR_LEN + 1];
 	int in_flight;
 	int64_t skip_until_ms;
-	uint64_t last_pick;
+	uint64_t last_pick;   /* when it was last chosen: ties go to the longest ago */
+	uint64_t touched;     /* when it was last looked at: the stalest idle entry makes room */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct seen table[ROUTE_TABLE_MAX];
-static uint64_t picks;
+static uint64_t picks, touches;
 
 static int64_t mono_ms(void)
 {
@@ -28,21 +29,27 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The entry for id; a new one takes the idle slot picked longest ago. Under mu. */
+/* The entry for id; a new one takes a free slot, else the idle one looked at longest ago.
+ * Under mu. */
 static struct seen *seen_get(const char *id)
 {
 	struct seen *victim = NULL;
 
 	for (size_t i = 0; i < ROUTE_TABLE_MAX; i++) {
-		if (strcmp(table[i].replica_id, id) == 0)
-			return &table[i];
-		if (table[i].in_flight == 0 && (!victim || table[i].last_pick < victim->last_pick))
-			victim = &table[i];
+		struct seen *s = &table[i];
+
+		if (strcmp(s->replica_id, id) == 0) {
+			s->touched = ++touches;
+			return s;
+		}
+		if (s->in_flight == 0 && (!victim || s->touched < victim->touched))
+			victim = s;
 	}
 	if (!victim)
 		return NULL; /* every slot busy: the caller goes without bookkeeping */
 	memset(victim, 0, sizeof(*victim));
 	snprintf(victim->replica_id, sizeof(victim->replica_id), "%s", id);
+	victim->touched = ++touches;
 	return victim;
 }
 
