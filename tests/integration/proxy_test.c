@@ -401,3 +401,57 @@ Test(proxy, an_agent_killed_mid_request_is_502_at_once)
 	cr_assert(since(&t0) < 10.0, "answered after %.1f s", since(&t0));
 	h_resp_free(&r);
 }
+
+static long sse_streams(void)
+{
+	struct h_resp r;
+	long n;
+
+	proxy(&r, "GET", "/open", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	n = (long)cJSON_GetObjectItem(r.json, "sse")->valuedouble;
+	h_resp_free(&r);
+	return n;
+}
+
+/* At the first event: how many streams the container serves (this one), then hang up. */
+static size_t hang_up_after_first(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)size;
+	(void)n;
+	*(long *)arg = sse_streams();
+	return 0; /* curl aborts: the caller goes away */
+}
+
+Test(proxy, a_caller_that_hangs_up_ends_the_containers_request)
+{
+	char url[512], auth[H_TOKEN + 32], team[H_ID + 16];
+	struct curl_slist *h = NULL;
+	CURL *c = curl_easy_init();
+	long during = -1, open = -1;
+	CURLcode rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/r/containers/echo/sse?n=100000&ms=50",
+		 getenv("BERTH_TEST_URL"));
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	h = curl_slist_append(curl_slist_append(h, auth), team);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hang_up_after_first);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &during);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	rc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	cr_assert(eq(int, rc, CURLE_WRITE_ERROR), "%s", curl_easy_strerror(rc));
+	cr_assert(eq(long, during, 1), "while it ran, the container served the stream");
+	/* the stream would run for 83 minutes: its connection to the container must go now */
+	for (int i = 0; i < 100 && open != 0; i++) {
+		open = sse_streams();
+		if (open)
+			usleep(100 * 1000);
+	}
+	cr_assert(eq(long, open, 0), "the container still serves %ld event streams", open);
+}
