@@ -450,7 +450,7 @@ int http_main(const char *prog, const char *usage, int argc, char **argv, http_h
 
 /* ---- the pool ---- */
 
-#define POOL_STACK_SIZE (512 * 1024)
+#define POOL_STACK_SIZE ((size_t)512 * 1024)
 
 struct pool {
 	const struct http_prog *prog;
