@@ -12,23 +12,10 @@ static void list(struct http_ctx *ctx, struct http_req *r)
 {
 	struct principal p;
 	struct berr e = {0};
-	struct page pg;
-	long total;
-	cJSON *out, *items;
 
-	if (http_auth(ctx, r, AUTH_MANAGEMENT, &p, &e) || auth_require(&p, ROLE_ADMIN, &e) ||
-	    http_page(r, &pg, &e))
+	if (http_auth(ctx, r, AUTH_MANAGEMENT, &p, &e) || auth_require(&p, ROLE_ADMIN, &e))
 		return http_respond_error(r, &e);
-	out = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(out, "audit_list");
-	if (audit_list(ctx->store, p.team_id, (int64_t)(pg.current_page - 1) * pg.per_page,
-		       pg.per_page, items, &total, &e)) {
-		cJSON_Delete(out);
-		return http_respond_error(r, &e);
-	}
-	http_page_meta(out, &pg, total);
-	http_respond_json(r, 200, out, NULL);
-	cJSON_Delete(out);
+	http_respond_page(ctx, r, p.team_id, "audit_list", audit_list);
 }
 
 static void handle(struct http_ctx *ctx, struct http_req *r)

@@ -7,28 +7,6 @@
 
 #include <string.h>
 
-typedef int (*list_fn)(struct store *, const char *, long, long, cJSON *, long *, struct berr *);
-
-static void list(struct http_ctx *ctx, struct http_req *r, const struct principal *p,
-		 const char *name, list_fn fn)
-{
-	struct berr e = {0};
-	struct page pg;
-	cJSON *out = cJSON_CreateObject();
-	cJSON *items = cJSON_AddArrayToObject(out, name);
-	long total;
-
-	if (http_page(r, &pg, &e) ||
-	    fn(ctx->store, p->team_id, (pg.current_page - 1) * pg.per_page, pg.per_page, items,
-	       &total, &e))
-		http_respond_error(r, &e);
-	else {
-		http_page_meta(out, &pg, total);
-		http_respond_json(r, 200, out, NULL);
-	}
-	cJSON_Delete(out);
-}
-
 static void by_slug(struct http_ctx *ctx, struct http_req *r, const struct principal *p,
 		    const char *slug)
 {
@@ -58,9 +36,9 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	if (http_auth(ctx, r, AUTH_RUNTIME, &p, &e) || auth_require(&p, ROLE_VIEWER, &e))
 		return http_respond_error(r, &e);
 	if (na == 0)
-		return list(ctx, r, &p, "agent_list", fleet_list);
+		return http_respond_page(ctx, r, p.team_id, "agent_list", fleet_list);
 	if (nc == 0)
-		return list(ctx, r, &p, "container_list", catalog_list);
+		return http_respond_page(ctx, r, p.team_id, "container_list", catalog_list);
 	by_slug(ctx, r, &p, seg[0]);
 }
 

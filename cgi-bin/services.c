@@ -12,25 +12,6 @@
 
 #define PREFIX "/api/v1/containers"
 
-static void list(struct http_ctx *ctx, struct http_req *r, const struct principal *p)
-{
-	struct berr e = {0};
-	struct page pg;
-	cJSON *out = cJSON_CreateObject();
-	cJSON *items = cJSON_AddArrayToObject(out, "container_list");
-	long total;
-
-	if (http_page(r, &pg, &e) ||
-	    catalog_list(ctx->store, p->team_id, (pg.current_page - 1) * pg.per_page, pg.per_page,
-			 items, &total, &e))
-		http_respond_error(r, &e);
-	else {
-		http_page_meta(out, &pg, total);
-		http_respond_json(r, 200, out, NULL);
-	}
-	cJSON_Delete(out);
-}
-
 static void get(struct http_ctx *ctx, struct http_req *r, const struct principal *p,
 		const char *id)
 {
@@ -155,7 +136,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	if (http_auth(ctx, r, AUTH_MANAGEMENT, &p, &e) || auth_require(&p, ROLE_VIEWER, &e))
 		return http_respond_error(r, &e);
 	if (n == 0)
-		return list(ctx, r, &p);
+		return http_respond_page(ctx, r, p.team_id, "container_list", catalog_list);
 	one(ctx, r, &p, seg, n);
 }
 

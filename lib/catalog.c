@@ -83,7 +83,7 @@ int catalog_add_replicas(struct store *s, cJSON *svc, struct berr *e)
 	return rc < 0 ? rc : B_OK;
 }
 
-int catalog_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
+int catalog_list(struct store *s, const char *team_id, int64_t offset, int64_t limit, cJSON *list,
 		 long *total, struct berr *e)
 {
 	static const char count_sql[] = "SELECT count(*) FROM container_services WHERE team_id = ?";

@@ -20,7 +20,7 @@ int catalog_get_by_slug(struct store *s, const char *team_id, const char *slug, 
 /* Adds "replica_list" to a definition: each replica with its agent's name, state, detail. */
 int catalog_add_replicas(struct store *s, cJSON *svc, struct berr *e) B_MUST_CHECK;
 /* One page of the team's services, oldest first, into the array list; *total counts all. */
-int catalog_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
+int catalog_list(struct store *s, const char *team_id, int64_t offset, int64_t limit, cJSON *list,
 		 long *total, struct berr *e) B_MUST_CHECK;
 /* Writes every mutable field of v to the team's service v->id; 409 while deploying or
  * stopping, 404 when there is no such service. */

@@ -30,7 +30,7 @@ static cJSON *fleet_from_row(sqlite3_stmt *st)
 	return o;
 }
 
-int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
+int fleet_list(struct store *s, const char *team_id, int64_t offset, int64_t limit, cJSON *list,
 	       long *total, struct berr *e)
 {
 	static const char count_sql[] = "SELECT count(*) FROM agents WHERE team_id = ?";

@@ -13,7 +13,7 @@
  * agent_id (the name), agent_status, agent_labels, gpu_capacity, gpu_devices, platform_arch,
  * agent_version, connected_at, last_heartbeat (null until seen), running_count, and (berth)
  * runtime_status ("available" or "unavailable") with runtime_detail. */
-int fleet_list(struct store *s, const char *team_id, long offset, long limit, cJSON *list,
+int fleet_list(struct store *s, const char *team_id, int64_t offset, int64_t limit, cJSON *list,
 	       long *total, struct berr *e) B_MUST_CHECK;
 
 /* An agent dialled in: its row (team, name) is created or re-bound to the credential, and

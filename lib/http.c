@@ -360,6 +360,26 @@ void http_page_meta(cJSON *obj, const struct page *pg, long total)
 	cJSON_AddNumberToObject(m, "total_count", (double)total);
 }
 
+void http_respond_page(struct http_ctx *ctx, struct http_req *r, const char *team_id,
+		       const char *name, http_list_fn fn)
+{
+	struct berr e = {0};
+	struct page pg;
+	cJSON *out = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(out, name);
+	long total;
+
+	if (http_page(r, &pg, &e) ||
+	    fn(ctx->store, team_id, (int64_t)(pg.current_page - 1) * pg.per_page, pg.per_page,
+	       items, &total, &e)) {
+		http_respond_error(r, &e);
+	} else {
+		http_page_meta(out, &pg, total);
+		http_respond_json(r, 200, out, NULL);
+	}
+	cJSON_Delete(out);
+}
+
 static int app_init(struct app *app, struct berr *e)
 {
 	int rc;

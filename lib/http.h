@@ -118,4 +118,12 @@ int http_page(struct http_req *r, struct page *pg, struct berr *e) B_MUST_CHECK;
 /* Adds "page_meta": {current_page, per_page, total_count} to obj. */
 void http_page_meta(cJSON *obj, const struct page *pg, long total);
 
+/* One page of a team's rows: fills list, and total with the count of them all. */
+typedef int (*http_list_fn)(struct store *s, const char *team_id, int64_t offset, int64_t limit,
+			    cJSON *list, long *total, struct berr *e);
+/* Answers a list request: {"<name>": [...], "page_meta": {...}} for the query's current_page
+ * and per_page, or the error (400 for a bad page parameter). */
+void http_respond_page(struct http_ctx *ctx, struct http_req *r, const char *team_id,
+		       const char *name, http_list_fn fn);
+
 #endif
