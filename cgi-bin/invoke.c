@@ -42,15 +42,21 @@ static bool retryable(const struct tunnel_call *t)
 	       strcmp(t->platform_error, "no_healthy_replica") == 0;
 }
 
+/* The platform's answer says why in its error_message. */
 static int platform_error(const struct tunnel_call *t, struct berr *e)
 {
+	cJSON *o = cJSON_ParseWithLength(buf_str(&t->response_body), t->response_body.len);
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error_message"));
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", m ? m : t->platform_error);
+	cJSON_Delete(o);
 	if (strcmp(t->platform_error, "upstream_timeout") == 0)
-		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time");
+		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time: %s", why);
 	if (retryable(t))
-		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call (%s)",
-				t->platform_error);
-	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached (%s)",
-			t->platform_error);
+		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call: %s",
+				why);
+	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached: %s", why);
 }
 
 /* Calls replicas (route.c's order) until one answers or TRIES are spent. */

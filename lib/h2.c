@@ -364,6 +364,13 @@ void *h2_conn_arg(const struct h2_conn *c)
 	return c->arg;
 }
 
+/* Credentials (authorization, proxy-authorization, x-berth-egress-authorization) never enter
+ * either side's HPACK table, where they would outlive the request. */
+static bool sensitive(const char *name)
+{
+	return strstr(name, "authorization") != NULL;
+}
+
 /* nghttp2 name/value pairs: the pseudo-headers given, then hdrs with lowercased names.
  * Returns the count; lowered[] holds names to free after submission. */
 static size_t build_nv(nghttp2_nv *nv, char **lowered, const char *const *pseudo, size_t np,
@@ -381,7 +388,9 @@ static size_t build_nv(nghttp2_nv *nv, char **lowered, const char *const *pseudo
 		for (size_t j = 0; j < len; j++)
 			lowered[i][j] = (char)tolower((unsigned char)lowered[i][j]);
 		nv[k] = (nghttp2_nv){(uint8_t *)lowered[i], (uint8_t *)hdrs[i].value, len,
-				     strlen(hdrs[i].value), NGHTTP2_NV_FLAG_NONE};
+				     strlen(hdrs[i].value),
+				     sensitive(lowered[i]) ? NGHTTP2_NV_FLAG_NO_INDEX :
+							     NGHTTP2_NV_FLAG_NONE};
 	}
 	return k;
 }
