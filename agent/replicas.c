@@ -939,6 +939,25 @@ static void probe_failed(struct replicas *r, struct replica *rp, enum probe_resu
 		probe_counted(r, rp, why);
 }
 
+/* A probe that passed proves that something answered at the address, not that this container
+ * did: Docker gives the address of a container that exited to the next one it starts, which
+ * may answer the same path (the proxy would then send this service's requests to it). So it
+ * counts only while inspect still finds the container running; when Docker does not answer,
+ * the probe is all there is to go by. */
+static void probe_confirm(struct replicas *r, struct replica *rp)
+{
+	struct docker_state st;
+	struct berr e = {0};
+	int rc = replica_locate(r, rp, &st, &e);
+
+	if (rc == B_ENOTFOUND)
+		replica_gone(r, rp);
+	else if (!rc && !st.running)
+		replica_exited(r, rp, &st);
+	else
+		probe_passed(r, rp);
+}
+
 static void replica_probe(struct replicas *r, struct replica *rp)
 {
 	char why[ERR_MESSAGE_MAX] = "";
@@ -946,7 +965,7 @@ static void replica_probe(struct replicas *r, struct replica *rp)
 
 	rp->due_ms = now_ms() + r->probe_interval_ms;
 	if (pr == PROBE_OK) {
-		probe_passed(r, rp);
+		probe_confirm(r, rp);
 	} else {
 		log_debug("replica %s: probe of %s:%d failed: %s", rp->id, rp->host, rp->port, why);
 		probe_failed(r, rp, pr, why);

@@ -265,9 +265,32 @@ Test(agents, an_image_that_does_not_exist_fails_with_a_reason)
 	undeploy_and_check_gone(id);
 }
 
+/* State.StartedAt and the bridge address of a container, as Docker reports them (either NULL). */
+static void container_state(const char *cid, char *started, char *ip, size_t n)
+{
+	const cJSON *st, *net;
+	char path[256];
+	struct h_resp r;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", cid);
+	cr_assert(eq(long, h_docker_get(&r, path), 200), "%s", r.body);
+	st = cJSON_GetObjectItem(r.json, "State");
+	net = cJSON_GetObjectItem(r.json, "NetworkSettings");
+	if (started)
+		snprintf(started, n, "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(st, "StartedAt")));
+	if (ip)
+		snprintf(ip, n, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(net, "IPAddress")));
+	h_resp_free(&r);
+}
+
+/* Docker hands a freed bridge address to the next container it starts, here one that answers
+ * the same health probe (in a parallel run, another test's replica did): the agent must still
+ * see its own container exit, not take the other's answers for its own. */
 Test(agents, a_killed_container_is_restarted)
 {
-	char id[H_ID], cid[128], path[256], again[64];
+	char id[H_ID], cid[128], path[256], again[64], other[128];
+	char started[64], ip[64], started2[64], other_ip[64];
 
 	h_agent_start("restarter", t.ak, NULL);
 	wait_online(1);
@@ -275,13 +298,23 @@ Test(agents, a_killed_container_is_restarted)
 	wait_status(id, "running");
 	h_db_text("SELECT container_id FROM replicas WHERE service_id = ?", id, cid, sizeof(cid));
 	cr_assert(strlen(cid) > 10, "container id recorded: %s", cid);
+	container_state(cid, started, ip, sizeof(started));
+	h_docker_fixture(other, sizeof(other));
 	snprintf(path, sizeof(path), "/containers/%s/kill", cid);
 	cr_assert(eq(long, h_docker_post(path), 204));
+	snprintf(path, sizeof(path), "/containers/%s/start", other);
+	cr_assert(eq(long, h_docker_post(path), 204));
+	container_state(other, NULL, other_ip, sizeof(other_ip));
+	cr_log_info("killed %.12s at %s; %.12s started at %s", cid, ip, other, other_ip);
 	/* the agent sees it exit, starts it again, and it becomes healthy again */
 	cr_assert(h_wait_text("SELECT replica_state FROM replicas WHERE service_id = ?", id,
 			      "starting", DEADLINE_MS, again, sizeof(again)), "state: %s", again);
 	cr_assert(h_wait_text("SELECT replica_state FROM replicas WHERE service_id = ?", id,
 			      "healthy", DEADLINE_MS, again, sizeof(again)), "state: %s", again);
+	container_state(cid, started2, NULL, sizeof(started2));
+	cr_assert(ne(str, started2, started), "the agent started the container again");
+	snprintf(path, sizeof(path), "/containers/%s?force=1", other);
+	cr_assert(eq(long, h_docker_send(NULL, "DELETE", path, NULL), 204));
 	wait_status(id, "running");
 	undeploy_and_check_gone(id);
 }

@@ -379,20 +379,26 @@ void h_agent_name(char *out, size_t n, const char *name)
 }
 
 static int h_agent_spawn(const char *name, const char *key, const char *labels,
-			 const char *docker_socket);
+			 const char *docker_socket, const char *const *extra);
 
 int h_agent_start(const char *name, const char *key, const char *labels)
 {
-	return h_agent_spawn(name, key, labels, NULL);
+	return h_agent_spawn(name, key, labels, NULL, NULL);
+}
+
+int h_agent_start_args(const char *name, const char *key, const char *labels,
+		       const char *const *extra)
+{
+	return h_agent_spawn(name, key, labels, NULL, extra);
 }
 
 int h_agent_start_docker(const char *name, const char *key, const char *docker_socket)
 {
-	return h_agent_spawn(name, key, NULL, docker_socket);
+	return h_agent_spawn(name, key, NULL, docker_socket, NULL);
 }
 
 static int h_agent_spawn(const char *name, const char *key, const char *labels,
-			 const char *docker_socket)
+			 const char *docker_socket, const char *const *extra)
 {
 	char full[128], keyfile[4096], label_arg[256], pidline[32];
 	int fd;
@@ -412,7 +418,7 @@ static int h_agent_spawn(const char *name, const char *key, const char *labels,
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		char keyarg[4200], logpath[4200];
-		const char *argv[20];
+		const char *argv[32];
 		int n = 0, log;
 
 		setsid();
@@ -444,6 +450,8 @@ static int h_agent_spawn(const char *name, const char *key, const char *labels,
 			argv[n++] = "--docker-socket";
 			argv[n++] = docker_socket;
 		}
+		for (size_t i = 0; extra && extra[i] && n < 30; i++)
+			argv[n++] = extra[i];
 		argv[n] = NULL;
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
@@ -489,8 +497,9 @@ bool h_wait_text(const char *sql, const char *param, const char *want, int ms, c
 	return false;
 }
 
-static long h_docker(struct h_resp *r, const char *method, const char *path)
+long h_docker_send(struct h_resp *r, const char *method, const char *path, const char *json)
 {
+	struct curl_slist *hs = NULL;
 	struct h_sink b = {0};
 	char url[1024];
 	CURL *c = curl_easy_init();
@@ -501,13 +510,18 @@ static long h_docker(struct h_resp *r, const char *method, const char *path)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "");
+	if (json) {
+		hs = curl_slist_append(hs, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	cr_assert(eq(int, curl_easy_perform(c), CURLE_OK), "docker %s %s", method, path);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hs);
 	if (r) {
 		memset(r, 0, sizeof(*r));
 		r->status = status;
@@ -523,12 +537,27 @@ static long h_docker(struct h_resp *r, const char *method, const char *path)
 
 long h_docker_post(const char *path)
 {
-	return h_docker(NULL, "POST", path);
+	return h_docker_send(NULL, "POST", path, NULL);
 }
 
 long h_docker_get(struct h_resp *r, const char *path)
 {
-	return h_docker(r, "GET", path);
+	return h_docker_send(r, "GET", path, NULL);
+}
+
+/* Labelled berth.run like the agents' containers, so that run.sh removes it if a test fails
+ * before it does; no berth.managed label, so no agent adopts it. */
+void h_docker_fixture(char *id, size_t n)
+{
+	char body[512];
+	struct h_resp r;
+
+	snprintf(body, sizeof(body), "{\"Image\": \"berth-fixture:test\", \"Labels\": "
+		 "{\"berth.run\": \"%s\"}}", env_or_die("BERTH_TEST_RUN"));
+	cr_assert(eq(long, h_docker_send(&r, "POST", "/containers/create", body), 201), "%s",
+		  r.body);
+	snprintf(id, n, "%s", cJSON_GetObjectItem(r.json, "Id")->valuestring);
+	h_resp_free(&r);
 }
 
 /* Appends pid to the list run.sh kills at the end. */

@@ -76,6 +76,9 @@ void h_call(struct h_resp *r, const char *method, const char *path, const char *
  * the key, with labels (may be NULL), dialling the gateway through lighttpd. Returns its pid;
  * it runs in a session of its own and run.sh stops it even if the test does not. */
 int h_agent_start(const char *name, const char *key, const char *labels);
+/* The same, with more arguments (a NULL-terminated list, at most 10) after the harness's own. */
+int h_agent_start_args(const char *name, const char *key, const char *labels,
+		       const char *const *extra);
 /* The same, with the agent's Docker engine at docker_socket (e.g. one that does not exist). */
 int h_agent_start_docker(const char *name, const char *key, const char *docker_socket);
 /* SIGKILL, as a crash would (containers keep running); waits for it to go. */
@@ -95,6 +98,11 @@ bool h_wait_text(const char *sql, const char *param, const char *want, int ms, c
 long h_docker_post(const char *path);
 /* GET from the Docker engine's API; the status, and the body in r. */
 long h_docker_get(struct h_resp *r, const char *path);
+/* Any call to the Docker engine's API with a JSON body (or NULL); the status, the body in r
+ * (or NULL). */
+long h_docker_send(struct h_resp *r, const char *method, const char *path, const char *json);
+/* Creates (does not start) a berth-fixture:test container of this run; its id lands in id. */
+void h_docker_fixture(char *id, size_t n);
 
 /* A single integer from the test database (SELECT ... with one text parameter or NULL). */
 long h_db_count(const char *sql, const char *param);
