@@ -109,6 +109,7 @@ $(BUILD)/tests/docker/replicas_test: $(BUILD)/obj/tests/agent/replicas_test.o \
 
 $(BUILD)/tests/docker/proxy_test: $(BUILD)/obj/tests/agent/proxy_test.o \
 		$(BUILD)/obj/agent/upstream.o $(BUILD)/obj/agent/serve.o \
+		$(BUILD)/obj/agent/egress.o \
 		$(BUILD)/obj/agent/replicas.o $(BUILD)/obj/agent/docker.o $(LIBBERTH)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"

@@ -22,6 +22,7 @@ struct agent_opts {
 	char labels[1024];       /* comma-separated */
 	char docker_socket[4096];
 	char ca_file[4096];
+	char egress_ca_file[4096]; /* CAs for external services; "" = the system's */
 	long reconnect_max_ms;   /* backoff cap, default 30000 */
 	char container_labels[1024]; /* k=v,k=v: put on every container this agent makes */
 	struct docker_kv label_kv[8];
@@ -38,6 +39,8 @@ struct agent {
 	struct evdns_base *dns;
 	SSL_CTX *ssl;
 	struct replicas *replicas;
+	struct egress_replica *egress; /* held egress replicas (egress.c) */
+	SSL_CTX *egress_ssl;           /* TLS for calls to external services */
 	cJSON *gpus;                /* [{index, name, memory_mib, uuid}] from nvidia-smi */
 	/* the tunnel */
 	char scheme[8], host[256];

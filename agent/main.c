@@ -2,6 +2,7 @@
  * gateway asks for, on the host's Docker engine. */
 #include "berth.h"
 #include "agent.h"
+#include "egress.h"
 #include "crypto.h"
 #include "log.h"
 #include "valid.h"
@@ -21,8 +22,8 @@ extern char **environ;
 
 static const char usage[] =
 	"usage: berth-agent --gateway URL --key ak-...|@FILE --name NAME [--labels a,b]\n"
-	"                   [--docker-socket PATH] [--ca-file PATH] [--config FILE]\n"
-	"                   [--reconnect-max-ms N] [--probe-interval-ms N]\n"
+	"                   [--docker-socket PATH] [--ca-file PATH] [--egress-ca-file PATH]\n"
+	"                   [--config FILE] [--reconnect-max-ms N] [--probe-interval-ms N]\n"
 	"                   [--container-labels k=v,...]\n\n"
 	"Dials the berth gateway (http:// for development, https:// through lighttpd in\n"
 	"production) and runs the containers it is asked for. NAME must match\n"
@@ -30,7 +31,10 @@ static const char usage[] =
 	"from FILE (keep it out of the process list). --config FILE holds the same settings as\n"
 	"`name = value` lines (gateway, key, name, labels, docker_socket, ca_file, ...); flags\n"
 	"win. GPUs are found with nvidia-smi when it is installed. Reconnects forever, backing\n"
-	"off up to --reconnect-max-ms (default 30000).\n";
+	"off up to --reconnect-max-ms (default 30000).\n"
+	"--ca-file PATH trusts a private CA for the gateway's certificate. Calls to external\n"
+	"services (HTTPS, certificate and host name verified) trust the system's CAs, or only\n"
+	"those in --egress-ca-file PATH.\n";
 
 /* One setting by its config-file name; flags use the same name with -- and dashes. */
 static int set_opt(struct agent_opts *o, const char *name, const char *v)
@@ -44,6 +48,7 @@ static int set_opt(struct agent_opts *o, const char *name, const char *v)
 		{"name", o->name, sizeof(o->name)}, {"labels", o->labels, sizeof(o->labels)},
 		{"docker_socket", o->docker_socket, sizeof(o->docker_socket)},
 		{"ca_file", o->ca_file, sizeof(o->ca_file)},
+		{"egress_ca_file", o->egress_ca_file, sizeof(o->egress_ca_file)},
 		{"container_labels", o->container_labels, sizeof(o->container_labels)},
 	};
 	char *end;
@@ -292,7 +297,7 @@ static int agent_start(struct agent *a)
 		log_error("%s", e.message);
 		return 1;
 	}
-	if (tunnel_setup(a))
+	if (tunnel_setup(a) || egress_setup(a))
 		return 1;
 	runtime_watch(a);
 	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
@@ -309,6 +314,7 @@ static void agent_stop(struct agent *a)
 {
 	tunnel_stop(a);
 	serve_forget_streams(a);
+	egress_stop(a);
 	if (a->replicas)
 		replicas_free(a->replicas);
 	if (a->runtime_timer)

@@ -1,10 +1,12 @@
 /* serve.c: what the agent answers on the tunnel (DESIGN.md, "Processes"): GET /v1/info,
  * GET /v1/events (one JSON object per line, for as long as the tunnel lives), GET /v1/replicas,
  * PUT and DELETE /v1/replicas/{id}, and ANY /v1/proxy/{replica id}/{path} (to the container,
- * through upstream.c, both bodies streamed). The gateway is the only caller. */
+ * through upstream.c, both bodies streamed) and ANY /v1/egress/{replica id}/{path} (the same,
+ * to an external service over TLS: egress.c). The gateway is the only caller. */
 #include "berth.h"
 #include "agent.h"
 #include "buf.h"
+#include "egress.h"
 #include "json.h"
 #include "log.h"
 #include "upstream.h"
@@ -19,6 +21,7 @@
 
 #define SPEC_MAX ((size_t)1024 * 1024)
 #define PROXY_PREFIX "/v1/proxy/"
+#define EGRESS_PREFIX "/v1/egress/"
 #define PROXY_OUT_HIGH ((size_t)1024 * 1024) /* stop reading the container above this ... */
 #define PROXY_OUT_LOW ((size_t)256 * 1024)   /* ... until the answer drains below this */
 #define PROXY_TIMEOUT_MAX_MS 86400000L       /* x-berth-timeout-ms: at most a day */
@@ -35,9 +38,11 @@ struct proxy {
 	struct h2_stream *st;
 	struct upstream *up;            /* NULL once the call is over */
 	struct evbuffer_cb_entry *watch; /* on st->out, for backpressure */
+	bool egress;                    /* /v1/egress/: to an external service */
 	bool responded;                 /* the answer's head went out: errors now reset */
 	bool body;                      /* the answer has a body still to end */
 	bool paused;
+	size_t unacked;                 /* request body passed to upstream, not yet sent on */
 };
 
 /* A request being received: its body collects here until the end, but for /v1/proxy/, whose
@@ -214,7 +219,7 @@ static void replica_command(struct agent *a, struct h2_stream *st, const char *i
 		return answer_error(st, &e);
 	}
 	if (strcmp(st->method, "DELETE") == 0) {
-		rc = replicas_delete(a->replicas, id, &e);
+		rc = egress_delete(a, id) ? B_OK : replicas_delete(a->replicas, id, &e);
 	} else if (q->too_big) {
 		rc = berr_set(&e, B_ETOOBIG, "", "a replica spec is at most %zu bytes", SPEC_MAX);
 	} else {
@@ -223,7 +228,8 @@ static void replica_command(struct agent *a, struct h2_stream *st, const char *i
 
 		rc = json_parse_object(text ? text : (char *)"", n, &spec, &e);
 		if (!rc)
-			rc = replicas_put(a->replicas, id, spec, &e);
+			rc = egress_spec(spec) ? egress_put(a, id, spec, &e) :
+						 replicas_put(a->replicas, id, spec, &e);
 	}
 	cJSON_Delete(spec);
 	if (rc)
@@ -249,6 +255,7 @@ static void route(struct agent *a, struct h2_stream *st, struct req *q)
 	} else if (strcmp(p, "/v1/replicas") == 0 && strcmp(m, "GET") == 0) {
 		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "replica_list", replicas_list(a->replicas));
+		egress_list(a, cJSON_GetObjectItem(o, "replica_list"));
 		answer(st, 200, o);
 		cJSON_Delete(o);
 	} else if (strncmp(p, "/v1/replicas/", 13) == 0 &&
@@ -295,7 +302,12 @@ static void proxy_finish(void *arg, int rc, const struct berr *e)
 {
 	struct proxy *p = arg;
 	struct h2_stream *st = p->st;
+	struct berr why = {0};
 
+	if (rc != B_OK)
+		why = *e;
+	if (rc != B_OK && p->egress)
+		egress_explain(st, p->up, &why);
 	upstream_free(p->up);
 	p->up = NULL;
 	if (rc == B_OK) {
@@ -303,16 +315,26 @@ static void proxy_finish(void *arg, int rc, const struct berr *e)
 			h2_stream_end(st);
 		return;
 	}
-	log_warn("proxy %s %.*s: %s", st->method, proxy_loggable(st->path), st->path, e->message);
+	log_warn("proxy %s %.*s: %s", st->method, proxy_loggable(st->path), st->path, why.message);
 	if (p->responded)
 		h2_stream_reset(st, NGHTTP2_INTERNAL_ERROR);
 	else
-		answer_error(st, e);
+		answer_error(st, &why);
+}
+
+/* The container took all of the request body so far: the caller may send that much more. */
+static void proxy_drained(void *arg)
+{
+	struct proxy *p = arg;
+
+	h2_stream_consume(p->st, p->unacked);
+	p->unacked = 0;
 }
 
 static const struct upstream_callbacks proxy_callbacks = {
 	.head = proxy_head,
 	.body = proxy_body,
+	.drained = proxy_drained,
 	.finish = proxy_finish,
 };
 
@@ -387,10 +409,11 @@ static int proxy_length(const struct h2_stream *st, long long *len, struct berr 
 	return B_OK;
 }
 
-/* /v1/proxy/<id>[/path][?query] → the replica id and the container's request target. */
+/* /v1/proxy/<id>[/path][?query] (or /v1/egress/...) → the replica id and the request target. */
 static int proxy_target(const char *path, char *id, size_t n, struct buf *target, struct berr *e)
 {
-	const char *rest = path + strlen(PROXY_PREFIX);
+	const char *rest = path + (strncmp(path, EGRESS_PREFIX, strlen(EGRESS_PREFIX)) == 0 ?
+				   strlen(EGRESS_PREFIX) : strlen(PROXY_PREFIX));
 	size_t len = strcspn(rest, "/?");
 
 	if (len == 0 || len >= n)
@@ -430,14 +453,15 @@ static int proxy_open(struct agent *a, struct h2_stream *st, struct proxy *p, st
 	buf_init(&target, PROXY_PATH_MAX);
 	buf_init(&cookie, PROXY_PATH_MAX);
 	if ((rc = proxy_target(st->path, id, sizeof(id), &target, e)) ||
-	    (rc = proxy_address(a, id, host, sizeof(host), &rq.port, e)) ||
+	    (!p->egress && (rc = proxy_address(a, id, host, sizeof(host), &rq.port, e))) ||
 	    (rc = proxy_length(st, &rq.content_length, e)) ||
 	    (rc = proxy_headers(st, hdrs, &rq.nheaders, &cookie, e)))
 		goto out;
 	rq.target = buf_str(&target);
 	rq.headers = hdrs;
 	rq.timeout_ms = proxy_timeout(st);
-	p->up = upstream_open(a->base, &rq, &proxy_callbacks, p, e);
+	p->up = p->egress ? egress_open(a, st, id, &rq, &proxy_callbacks, p, e) :
+			    upstream_open(a->base, &rq, &proxy_callbacks, p, e);
 	rc = p->up ? B_OK : B_EUPSTREAM;
 out:
 	buf_free(&target);
@@ -454,11 +478,13 @@ static void proxy_start(struct agent *a, struct h2_stream *st, struct req *q)
 	if (!p)
 		abort();
 	p->st = st;
+	p->egress = strncmp(st->path, EGRESS_PREFIX, strlen(EGRESS_PREFIX)) == 0;
 	if (proxy_open(a, st, p, &e)) {
 		free(p);
 		return answer_error(st, &e);
 	}
 	p->watch = evbuffer_add_cb(st->out, proxy_out_changed, p);
+	h2_stream_manual_window(st); /* the body is acknowledged as the container takes it */
 	q->proxy = p;
 }
 
@@ -477,7 +503,8 @@ static void proxy_close(struct proxy *p, uint32_t error)
 
 static bool is_proxy(const struct h2_stream *st)
 {
-	return st->method && st->path && strncmp(st->path, PROXY_PREFIX, strlen(PROXY_PREFIX)) == 0;
+	return st->method && st->path && (strncmp(st->path, PROXY_PREFIX, strlen(PROXY_PREFIX)) == 0 ||
+					  strncmp(st->path, EGRESS_PREFIX, strlen(EGRESS_PREFIX)) == 0);
 }
 
 static void on_request(struct h2_stream *st, void *arg)
@@ -498,8 +525,12 @@ static void on_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg)
 	struct req *q = st->user;
 
 	(void)arg;
-	if (q && q->proxy && q->proxy->up)
+	if (q && q->proxy && q->proxy->up) {
+		q->proxy->unacked += n;
 		upstream_write(q->proxy->up, p, n);
+	} else if (q && q->proxy) {
+		h2_stream_consume(st, n); /* the call is over: nobody takes it */
+	}
 	if (!q || !q->body || q->too_big)
 		return;
 	if (evbuffer_get_length(q->body) + n > SPEC_MAX) {

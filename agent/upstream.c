@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #define CHUNK_LINE_MAX 4096     /* a chunk-size line, extensions included */
@@ -55,6 +57,11 @@ struct upstream {
 };
 
 static size_t open_count;
+
+struct bufferevent *upstream_bev(const struct upstream *u)
+{
+	return u ? u->bev : NULL;
+}
 
 size_t upstream_open_count(void)
 {
@@ -641,6 +648,17 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 	up_leave(u);
 }
 
+static void up_on_write(struct bufferevent *bev, void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)bev;
+	up_enter(u);
+	if (!stopped(u) && u->cb.drained)
+		u->cb.drained(u->arg);
+	up_leave(u);
+}
+
 static void up_on_eof(struct upstream *u)
 {
 	up_parse(u);
@@ -663,7 +681,7 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	up_enter(u);
-	if ((what & BEV_EVENT_ERROR) && (what & BEV_EVENT_WRITING))
+	if ((what & BEV_EVENT_ERROR) && (what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_READING))
 		/* The container stopped reading the request: it may have answered already (e.g.
 		 * 413 and close), so the read side decides; the rest of the body is dropped. */
 		u->body_ended = true;
@@ -696,6 +714,16 @@ static bool method_takes_body(const char *m)
 	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
+/* The head and the body go out as written, not held for the container's delayed ACK. */
+static void up_nodelay(struct upstream *u)
+{
+	evutil_socket_t fd = bufferevent_getfd(u->bev);
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static int up_connect(struct upstream *u, struct berr *e)
 {
 	struct sockaddr_storage ss;
@@ -703,11 +731,12 @@ static int up_connect(struct upstream *u, struct berr *e)
 
 	if (evutil_parse_sockaddr_port(u->where, (struct sockaddr *)&ss, &len))
 		return berr_set(e, B_EINVAL, "", "%s is not an IP address and port", u->where);
-	bufferevent_setcb(u->bev, up_on_read, NULL, up_on_event, u);
+	bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&ss, len))
 		return berr_set(e, B_EUPSTREAM, "", "cannot connect to the container at %s: %s",
 				u->where, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	up_nodelay(u);
 	return B_OK;
 }
 
@@ -718,8 +747,11 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	struct timeval tv;
 	bool v6;
 
-	if (check_request(rq, e))
+	if (check_request(rq, e)) {
+		if (rq->bev)
+			bufferevent_free(rq->bev);
 		return NULL;
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		abort();
@@ -733,7 +765,7 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	u->timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms : UPSTREAM_TIMEOUT_MS_DEFAULT;
 	u->head_request = strcmp(rq->method, "HEAD") == 0;
 	u->length_wanted = method_takes_body(rq->method);
-	u->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	u->bev = rq->bev ? rq->bev : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	u->deadline = evtimer_new(base, up_on_deadline, u);
 	u->head_out = evbuffer_new();
 	if (!u->bev || !u->deadline || !u->head_out)
@@ -741,7 +773,11 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	head_build(u, rq);
 	if (rq->content_length >= 0)
 		head_send(u, FRAME_LENGTH, rq->content_length);
-	if (up_connect(u, e)) {
+	if (rq->bev) {
+		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
+		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+		up_nodelay(u);
+	} else if (up_connect(u, e)) {
 		up_destroy(u);
 		return NULL;
 	}

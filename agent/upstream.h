@@ -10,6 +10,7 @@
 #include "berth.h"
 #include "err.h"
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #define UPSTREAM_HEAD_MAX ((size_t)64 * 1024)  /* bytes of the response head */
@@ -35,6 +36,10 @@ struct upstream_request {
 	 * head with chunked framing, or upstream_end before any body sends it with none. */
 	long long content_length;
 	long timeout_ms;            /* for the response head; <= 0: UPSTREAM_TIMEOUT_MS_DEFAULT */
+	/* A connection its maker connects right after upstream_open (egress.c: TLS to a host
+	 * name), which u takes over, also when upstream_open fails; host is then that name.
+	 * NULL: u connects to host, an IP address. */
+	struct bufferevent *bev;
 };
 
 /* Called on the loop's thread. Strings are valid during the call only. After finish nothing
@@ -44,6 +49,9 @@ struct upstream_callbacks {
 	 * whether a body follows (false for HEAD, 1xx, 204, 304 and Content-Length: 0). */
 	void (*head)(void *arg, int status, const struct upstream_header *h, size_t n, bool body);
 	void (*body)(void *arg, const void *p, size_t n);
+	/* Optional: every request byte written so far has gone to the socket, so the caller
+	 * may take more from its own sender (its backpressure on the request body). */
+	void (*drained)(void *arg);
 	/* B_OK: the response is complete. B_EUPSTREAM (refused, reset, closed early, a malformed
 	 * or oversized answer) or B_ETIMEOUT (no head in time): e says why; head may or may not
 	 * have been called before. */
@@ -65,6 +73,8 @@ void upstream_pause(struct upstream *u, bool pause);
 /* Closes the connection at once (an abort when the response is not complete) and frees u;
  * no callback runs afterwards. NULL is fine. */
 void upstream_free(struct upstream *u);
+/* The connection, for a caller that made it (rq->bev) and asks it why it failed. */
+struct bufferevent *upstream_bev(const struct upstream *u);
 /* Connections open now, for tests and metrics. */
 size_t upstream_open_count(void);
 

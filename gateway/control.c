@@ -6,6 +6,8 @@
 #include "log.h"
 #include "uuid.h"
 #include "fleet.h"
+#include "external.h"
+#include "json.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -16,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#define EGRESS_PREFIX "/v1/egress/"
 
 /* One relayed request: down is the FastCGI program's stream, up the agent's. Either side
  * closing resets the other. */
@@ -59,19 +63,78 @@ static bool forwardable(const char *name)
 	return true;
 }
 
+/* An error of ours from a lib/ record (its message escaped, unlike respond_json's literals). */
+static void respond_berr(struct h2_stream *st, const struct berr *e)
+{
+	const char *code = e->code ? e->code : "internal_error";
+	struct h2_header h[2] = {{(char *)"content-type", (char *)"application/json"},
+				 {(char *)"x-berth-error", (char *)code}};
+	cJSON *o = cJSON_CreateObject();
+	char *body;
+
+	cJSON_AddStringToObject(o, "error_message", e->message);
+	cJSON_AddStringToObject(o, "error_code", code);
+	body = json_print(o);
+	if (h2_respond(st, e->status ? e->status : 500, h, 2, true) == B_OK) {
+		h2_stream_write(st, body, strlen(body));
+		h2_stream_end(st);
+	}
+	free(body);
+	cJSON_Delete(o);
+}
+
+/* For /v1/egress/<replica>...: the external URL and credential of that replica of this agent,
+ * as the first headers (h2 drops what passes its maximum: never these). Only gatewayd sets
+ * them: callers' x-berth-* were filtered before. Returns how many were added, or -1 with e. */
+static int egress_headers(struct gw *gw, const char *agent_id, const char *rest,
+			  struct external_target *t, struct h2_header *hdrs, struct berr *e)
+{
+	const char *id = rest + strlen(EGRESS_PREFIX);
+	char replica[UUID_STR_LEN + 1];
+	size_t len = strcspn(id, "/?");
+
+	if (strncmp(rest, EGRESS_PREFIX, strlen(EGRESS_PREFIX)) != 0)
+		return 0;
+	if (len != UUID_STR_LEN)
+		return berr_set(e, B_ENOTFOUND, "", "no such egress replica"), -1;
+	memcpy(replica, id, len);
+	replica[len] = '\0';
+	if (external_resolve(gw->store, gw->vault_ok ? &gw->vault : NULL, agent_id, replica, t, e)) {
+		log_warn("egress %s: %s", replica, e->message);
+		return -1;
+	}
+	hdrs[0] = (struct h2_header){(char *)EXTERNAL_HDR_URL, t->url};
+	if (!t->has_auth)
+		return 1;
+	hdrs[1] = (struct h2_header){(char *)EXTERNAL_HDR_AUTH, t->authorization};
+	return 2;
+}
+
 static void relay_start(struct gw *gw, struct h2_stream *st, const char *agent_id,
 			const char *rest)
 {
 	struct session *s = session_find(gw, agent_id);
 	struct h2_header hdrs[H2_HEADERS_MAX];
+	struct external_target t;
+	struct berr e = {0};
 	struct relay *r;
-	size_t n = 0;
+	int k;
+	size_t n;
 
 	if (!s)
 		return respond_json(st, 503, "agent_offline", "the agent is not connected");
-	for (size_t i = 0; i < st->nheaders; i++)
-		if (forwardable(st->headers[i].name))
-			hdrs[n++] = st->headers[i];
+	if ((k = egress_headers(gw, agent_id, rest, &t, hdrs, &e)) < 0)
+		return respond_berr(st, &e);
+	n = (size_t)k;
+	for (size_t i = 0; i < st->nheaders; i++) {
+		if (!forwardable(st->headers[i].name))
+			continue;
+		if (n == H2_HEADERS_MAX) {
+			external_target_wipe(&t);
+			return respond_json(st, 400, "validation_failed", "too many headers");
+		}
+		hdrs[n++] = st->headers[i];
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
@@ -79,11 +142,17 @@ static void relay_start(struct gw *gw, struct h2_stream *st, const char *agent_i
 	r->down = st;
 	st->user = r;
 	r->up = session_relay_open(s, st->method, rest, hdrs, n, r);
+	external_target_wipe(&t); /* nghttp2 holds its own copy now */
 	if (!r->up) {
 		st->user = NULL;
 		free(r);
 		respond_json(st, 502, "upstream_failed", "cannot open a stream to the agent");
+		return;
 	}
+	/* each side's body is acknowledged once passed on to the other: a slow reader holds
+	 * back its writer instead of gatewayd's memory growing */
+	h2_stream_manual_window(st);
+	h2_stream_manual_window(r->up);
 }
 
 void relay_response(void *arg, struct h2_stream *up)
@@ -100,6 +169,17 @@ void relay_data(void *arg, const uint8_t *p, size_t n)
 
 	if (r->down)
 		h2_stream_write(r->down, p, n);
+	else if (r->up)
+		h2_stream_consume(r->up, n); /* nobody to pass it to */
+}
+
+/* n bytes of the caller's body went on to the agent. */
+void relay_sent(void *arg, size_t n)
+{
+	struct relay *r = arg;
+
+	if (r->down)
+		h2_stream_consume(r->down, n);
 }
 
 void relay_end(void *arg)
@@ -200,7 +280,19 @@ static void control_data(struct h2_stream *st, const uint8_t *p, size_t n, void 
 	if (r && r->up) {
 		((struct gw *)arg)->m.bytes_in += n;
 		h2_stream_write(r->up, p, n);
+	} else {
+		h2_stream_consume(st, n); /* nobody to pass it to */
 	}
+}
+
+/* n bytes of the agent's answer went on to the caller. */
+static void control_sent(struct h2_stream *st, size_t n, void *arg)
+{
+	struct relay *r = st->user;
+
+	(void)arg;
+	if (r && r->up)
+		h2_stream_consume(r->up, n);
 }
 
 static void control_end(struct h2_stream *st, void *arg)
@@ -237,6 +329,7 @@ static void control_conn_closed(struct h2_conn *c, void *arg)
 static const struct h2_callbacks control_h2 = {
 	.request = control_request,
 	.data = control_data,
+	.sent = control_sent,
 	.end = control_end,
 	.close = control_close,
 	.conn_closed = control_conn_closed,

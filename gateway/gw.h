@@ -10,6 +10,7 @@
 #include "sched.h"
 #include "store.h"
 #include "uuid.h"
+#include "vault.h"
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -41,6 +42,8 @@ struct gw {
 	struct gw_opts opts;
 	struct auth_keys keys;
 	struct store *store;
+	struct vault_key vault;    /* opens external services' credentials for /v1/egress/ */
+	bool vault_ok;             /* the key file loaded: without it, credentials cannot be used */
 	struct session *sessions;
 	struct evconnlistener *agent_listener, *control_listener;
 	struct event *ping_timer, *reconcile_timer, *reconcile_soon, *sigterm, *sigint;
@@ -66,6 +69,7 @@ struct h2_stream *session_relay_open(struct session *s, const char *method, cons
 int control_listen(struct gw *gw);
 void relay_response(void *relay, struct h2_stream *up);
 void relay_data(void *relay, const uint8_t *p, size_t n);
+void relay_sent(void *relay, size_t n);  /* n bytes of the caller's body went to the agent */
 void relay_end(void *relay);
 void relay_closed(void *relay, uint32_t error);
 

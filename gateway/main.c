@@ -221,6 +221,9 @@ static int gw_start(struct gw *gw)
 		log_error("%s", e.message);
 		return 1;
 	}
+	gw->vault_ok = vault_key_load(&gw->vault, gw->cfg.vault_key_file, &e) == B_OK;
+	if (!gw->vault_ok)
+		log_warn("%s: external services with a credential will answer 503", e.message);
 	gw->base = event_base_new();
 	gw->agent_listener = evconnlistener_new_bind(gw->base, on_agent, gw,
 		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
@@ -256,6 +259,7 @@ static void gw_stop(struct gw *gw)
 	if (gw->base)
 		event_base_free(gw->base);
 	store_close(gw->store);
+	vault_key_wipe(&gw->vault);
 }
 
 int main(int argc, char **argv)

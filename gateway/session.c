@@ -335,6 +335,15 @@ static void h2_on_data(struct h2_stream *st, const uint8_t *p, size_t n, void *a
 		events_lines(c);
 }
 
+static void h2_on_sent(struct h2_stream *st, size_t n, void *arg)
+{
+	struct call *c = st->user;
+
+	(void)arg;
+	if (c && c->kind == CALL_RELAY)
+		relay_sent(c->relay, n);
+}
+
 static void h2_on_end(struct h2_stream *st, void *arg)
 {
 	struct call *c = st->user;
@@ -398,6 +407,7 @@ static void h2_on_conn_closed(struct h2_conn *conn, void *arg)
 static const struct h2_callbacks session_h2 = {
 	.response = h2_on_response,
 	.data = h2_on_data,
+	.sent = h2_on_sent,
 	.end = h2_on_end,
 	.close = h2_on_close,
 	.ping_ack = h2_on_ping_ack,

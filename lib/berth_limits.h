@@ -42,8 +42,11 @@
 #define INVOKE_HEADER_NAME_MAX 256
 #define INVOKE_HEADER_VALUE_MAX 8192
 #define INVOKE_TIMEOUT_DEFAULT 300                      /* seconds; configurable */
-#define RUNTIME_THREADS_DEFAULT 256                     /* per invoke/proxy process; configurable */
-#define RUNTIME_THREADS_MAX 4096
+/* Threads of an invoke/proxy process; configurable. Each holds a SQLite connection (two
+ * descriptors) and a CURL handle (two, three in a call): libfcgi watches its connections with
+ * select(), so a process must stay under FD_SETSIZE (1024) descriptors. */
+#define RUNTIME_THREADS_DEFAULT 128
+#define RUNTIME_THREADS_MAX 160
 #define INVOKE_RESPONSE_MAX ((size_t)32 * 1024 * 1024)  /* a container's answer, held whole */
 
 /* Accounts and credentials */

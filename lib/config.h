@@ -19,7 +19,7 @@ struct config {
 	long jwt_ttl;                   /* seconds, default JWT_TTL_DEFAULT */
 	long invoke_body_max;           /* bytes of a decoded invoke body, default 32 MiB */
 	long invoke_timeout_s;          /* seconds an invoke waits for the container, default 300 */
-	long runtime_threads;           /* threads of each invoke/proxy process, default 256 */
+	long runtime_threads;           /* threads of each invoke/proxy process, default 128 */
 	char bind[64];                  /* lighttpd's address for make run, default 127.0.0.1 */
 	long port;                      /* default 8080 */
 	char log_format[8];             /* "text" or "json" */

@@ -3,6 +3,8 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,8 +173,11 @@ static int cb_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *u)
 	else if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_RESPONSE &&
 		 c->cb.response)
 		c->cb.response(st, c->arg);
-	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && c->cb.end)
-		c->cb.end(st, c->arg);
+	if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+		st->peer_ended = true;
+		if (c->cb.end)
+			c->cb.end(st, c->arg);
+	}
 	return 0;
 }
 
@@ -200,6 +205,12 @@ static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void 
 	if (!st)
 		return 0;
 	st->closed = true;
+	if (st->opening) {
+		/* refused while h2_request was still submitting it: h2_request frees it and tells
+		 * its caller, who has no stream yet to hear a close on */
+		nghttp2_session_set_stream_user_data(s, id, NULL);
+		return 0;
+	}
 	if (st->unconsumed) /* the stream is gone, its share of the connection's window is not */
 		nghttp2_session_consume_connection(s, st->unconsumed);
 	st->unconsumed = 0;
@@ -224,8 +235,10 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (n > 0 && st->conn->cb.sent)
 		st->conn->cb.sent(st, (size_t)n, st->conn->arg);
-	if (evbuffer_get_length(st->out) == 0 && st->out_end)
+	if (evbuffer_get_length(st->out) == 0 && st->out_end) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		st->sent_end = true;
+	}
 	else if (n == 0) {
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
@@ -292,6 +305,17 @@ static void h2_conn_kill(struct h2_conn *c)
 		c->cb.conn_closed(c, c->arg);
 }
 
+/* Frames go out as nghttp2 makes them: Nagle's wait for an ACK the peer delays costs a small
+ * exchange ~40 ms on TCP. (A unix socket refuses the option; that is fine.) */
+static void h2_nodelay(struct bufferevent *bev)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h2_callbacks *cb,
 			    void *arg)
 {
@@ -329,6 +353,7 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	}
 	bufferevent_setcb(bev, h2_on_read, NULL, h2_on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	h2_nodelay(bev);
 	h2_flush(c);
 	if (evbuffer_get_length(bufferevent_get_input(bev)))
 		h2_on_read(bev, c);
@@ -428,7 +453,14 @@ struct h2_stream *h2_request(struct h2_conn *c, const char *method, const char *
 		return NULL;
 	}
 	st->id = id;
+	st->sent_end = !body;
+	st->opening = true;
 	h2_flush(c);
+	st->opening = false;
+	if (st->closed) {
+		stream_free(c, st);
+		return NULL;
+	}
 	return st;
 }
 
@@ -451,6 +483,7 @@ int h2_respond(struct h2_stream *st, int status, const struct h2_header *hdrs, s
 	free_lowered(lowered, n);
 	if (rv)
 		return B_EIO;
+	st->sent_end = !body;
 	h2_flush(st->conn);
 	return B_OK;
 }
@@ -495,7 +528,10 @@ void h2_stream_end(struct h2_stream *st)
 
 void h2_stream_reset(struct h2_stream *st, uint32_t error)
 {
-	if (st->closed || st->conn->dead)
+	/* an exchange complete both ways has nothing to cancel: nghttp2 would still queue the
+	 * RST_STREAM, and counts such frames against its flood limit (1000), after which it
+	 * closes the connection */
+	if (st->closed || st->conn->dead || (st->peer_ended && st->sent_end))
 		return;
 	nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id, error);
 	h2_flush(st->conn);

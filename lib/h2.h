@@ -13,7 +13,7 @@
 
 #define H2_STREAM_WINDOW (1 << 20)      /* 1 MiB per stream */
 #define H2_CONN_WINDOW (16 << 20)       /* 16 MiB per connection */
-#define H2_MAX_STREAMS 1000
+#define H2_MAX_STREAMS 2048             /* calls at once on one agent, its event stream too */
 #define H2_HEADERS_MAX 100              /* headers kept per received message */
 
 struct h2_conn;
@@ -36,6 +36,9 @@ struct h2_stream {
 	bool out_end;           /* the body ends once out drains */
 	bool deferred;          /* nghttp2 waits for more body */
 	bool closed;
+	bool peer_ended;        /* the peer's END_STREAM came */
+	bool sent_end;          /* ours went out (or was queued) */
+	bool opening;           /* h2_request is still submitting it */
 	bool manual_window;     /* received body is acknowledged by h2_stream_consume */
 	size_t unconsumed;      /* received, not acknowledged yet */
 	void *user;

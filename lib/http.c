@@ -478,6 +478,14 @@ struct pool {
 	pthread_mutex_t accept_mu; /* one thread in accept() at a time, as libfcgi's example does */
 };
 
+static void no_store(struct http_ctx *ctx, struct http_req *r)
+{
+	(void)ctx;
+	http_fail(r, B_ESTORE, NULL, "the database cannot be opened");
+}
+
+/* One accept loop. Its store connection opens with its first request, so an idle thread
+ * holds neither memory nor descriptors for one. */
 static void *pool_thread(void *arg)
 {
 	struct pool *pl = arg;
@@ -487,13 +495,12 @@ static void *pool_thread(void *arg)
 	int rc;
 
 	arena_init(&ctx.arena);
-	if (FCGX_InitRequest(&f, 0, 0) != 0 || store_open(pl->app.cfg.db, &ctx.store, &e)) {
-		log_error("a worker thread cannot start: %s", e.message[0] ? e.message : "FastCGI");
+	if (FCGX_InitRequest(&f, 0, 0) != 0) {
+		log_error("a worker thread cannot start FastCGI");
 		return NULL;
 	}
 	if (pl->prog->thread_init && !(ctx.user = pl->prog->thread_init())) {
 		log_error("a worker thread cannot set itself up");
-		store_close(ctx.store);
 		return NULL;
 	}
 	for (;;) {
@@ -502,13 +509,20 @@ static void *pool_thread(void *arg)
 		pthread_mutex_unlock(&pl->accept_mu);
 		if (rc < 0)
 			break;
-		http_serve_one(&ctx, &f, pl->prog->handler);
+		if (!ctx.store && store_open(pl->app.cfg.db, &ctx.store, &e)) {
+			log_error("%s", e.message);
+			ctx.store = NULL;
+			http_serve_one(&ctx, &f, no_store);
+		} else {
+			http_serve_one(&ctx, &f, pl->prog->handler);
+		}
 		FCGX_Finish_r(&f);
 		arena_reset(&ctx.arena);
 	}
 	if (pl->prog->thread_free)
 		pl->prog->thread_free(ctx.user);
-	store_close(ctx.store);
+	if (ctx.store)
+		store_close(ctx.store);
 	return NULL;
 }
 

@@ -148,7 +148,7 @@ static int sched_services(struct store *s, cJSON *out, struct berr *e)
 		"SELECT " SVC_COLUMNS ", team_id, deployed_spec FROM container_services s"
 		" WHERE (service_status IN ('deploying', 'running', 'stopping') OR (service_status ="
 		" 'failed' AND EXISTS (SELECT 1 FROM replicas r WHERE r.service_id = s.id)))"
-		" AND service_type = 'deployed' ORDER BY id";
+		" ORDER BY id";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;
 
@@ -201,6 +201,12 @@ static const char *jstr(const cJSON *o, const char *name)
 	return v ? v : "";
 }
 
+/* An external service has one egress replica: no container, no GPUs, any eligible agent. */
+static bool is_external(const cJSON *svc)
+{
+	return strcmp(jstr(svc, "service_type"), "external") == 0;
+}
+
 static bool is_live(const char *state)
 {
 	static const char *const live[] = {"pending", "pulling", "starting", "healthy", "unhealthy"};
@@ -211,15 +217,23 @@ static bool is_live(const char *state)
 	return false;
 }
 
-/* The spec the agent gets in PUT /v1/replicas/{id}; free() it. */
+/* The spec the agent gets in PUT /v1/replicas/{id}; free() it. An egress replica's is only
+ * {service_id, service_type}: its URL and secret come with each call, so the agent keeps none. */
 static char *sched_spec(const cJSON *svc, const char *gpu_ids)
 {
 	static const char *const copy[] = {"docker_image", "env_config", "volume_config",
 					   "exposed_port", "health_path", "gpu_count"};
-	cJSON *spec = cJSON_CreateObject(), *ids = cJSON_Parse(gpu_ids);
+	cJSON *spec = cJSON_CreateObject(), *ids;
 	char *out;
 
 	cJSON_AddStringToObject(spec, "service_id", jstr(svc, "id"));
+	if (is_external(svc)) {
+		cJSON_AddStringToObject(spec, "service_type", "external");
+		out = json_print(spec);
+		cJSON_Delete(spec);
+		return out;
+	}
+	ids = cJSON_Parse(gpu_ids);
 	for (size_t i = 0; i < B_ARRAY_LEN(copy); i++)
 		cJSON_AddItemToObject(spec, copy[i],
 				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(svc, copy[i]), true));
@@ -271,13 +285,14 @@ static void mark_gpus(struct sched_agent *a, const char *ids)
 }
 
 /* The team's online agents, with the GPUs their live replicas hold and their replica counts
- * (of service_id, and in all). *out is freed with agents_free. */
+ * (of service_id, and in all). Only those whose container runtime answers, unless runtime is
+ * false (egress needs none). *out is freed with agents_free. */
 static int sched_agents(struct store *s, const char *team_id, const char *service_id,
-			struct sched_agent **out, size_t *n, struct berr *e)
+			bool runtime, struct sched_agent **out, size_t *n, struct berr *e)
 {
 	static const char agents_sql[] =
-		"SELECT id, agent_labels, gpu_capacity FROM agents WHERE team_id = ?"
-		" AND agent_status = 'online' AND runtime_ok = 1 ORDER BY agent_name";
+		"SELECT id, agent_labels, gpu_capacity FROM agents WHERE team_id = ?1"
+		" AND agent_status = 'online' AND (runtime_ok = 1 OR ?2 = 0) ORDER BY agent_name";
 	static const char used_sql[] =
 		"SELECT r.agent_id, r.service_id, r.gpu_ids FROM replicas r JOIN agents a ON"
 		" a.id = r.agent_id WHERE a.team_id = ? AND r.replica_state IN " LIVE_STATES;
@@ -291,6 +306,7 @@ static int sched_agents(struct store *s, const char *team_id, const char *servic
 	if (!st)
 		return B_ESTORE;
 	store_bind_text(st, 1, team_id);
+	store_bind_int(st, 2, runtime);
 	while ((rc = store_step(s, st, e)) == SQLITE_ROW) {
 		a = realloc(a, (k + 1) * sizeof(*a));
 		if (!a)
@@ -363,8 +379,9 @@ static int sched_place(struct store *s, const cJSON *svc, int need, struct sched
 {
 	struct sched_agent *agents = NULL;
 	size_t n = 0;
-	int rc = sched_agents(s, jstr(svc, "team_id"), jstr(svc, "id"), &agents, &n, e);
-	int gpus = cJSON_GetObjectItem(svc, "gpu_count")->valueint;
+	bool external = is_external(svc);
+	int rc = sched_agents(s, jstr(svc, "team_id"), jstr(svc, "id"), !external, &agents, &n, e);
+	int gpus = external ? 0 : cJSON_GetObjectItem(svc, "gpu_count")->valueint;
 
 	*unplaced = need;
 	while (!rc && *unplaced > 0) {
@@ -467,7 +484,8 @@ static int sched_forget_stopped(struct store *s, const cJSON *reps, struct berr 
 static int sched_running(struct store *s, const struct sched_opts *o, const cJSON *svc,
 			 const cJSON *reps, struct sched_plan *p, struct berr *e)
 {
-	int want = cJSON_GetObjectItem(svc, "replica_count")->valueint, unplaced = 0, rc;
+	int want = is_external(svc) ? 1 : cJSON_GetObjectItem(svc, "replica_count")->valueint;
+	int unplaced = 0, rc;
 	bool running = strcmp(jstr(svc, "service_status"), "running") == 0;
 	char detail[512];
 	struct tally t;

@@ -1,14 +1,15 @@
 #!/bin/sh
 # The one list of Debian packages berth needs, by purpose, and the step that installs those
-# missing. Usage: tools/deps.sh PURPOSE... (build run test lint asan). As root it installs with
-# apt-get; otherwise it prints the command to run and fails.
+# missing. Usage: tools/deps.sh PURPOSE... (build run test lint asan bench). As root it installs
+# with apt-get; otherwise it prints the command to run and fails. bench is `make bench` only.
 set -eu
 
 pkgs_build="make gcc pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libnghttp2-dev libevent-dev libssl-dev"
 pkgs_run="lighttpd sqlite3 curl jq"
-pkgs_test="libcriterion-dev lighttpd curl docker.io"
+pkgs_test="libcriterion-dev lighttpd curl docker.io openssl"
 pkgs_lint="clang-tidy cppcheck"
 pkgs_asan="clang libclang-rt-14-dev"
+pkgs_bench="wrk nginx"
 
 want=""
 for purpose in "$@"; do
@@ -18,7 +19,8 @@ for purpose in "$@"; do
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	lint) want="$want $pkgs_build $pkgs_lint" ;;
 	asan) want="$want $pkgs_build $pkgs_test $pkgs_asan" ;;
-	*) echo "tools/deps.sh: unknown purpose $purpose (build run test lint asan)" >&2; exit 2 ;;
+	bench) want="$want $pkgs_build $pkgs_run $pkgs_test $pkgs_bench" ;;
+	*) echo "tools/deps.sh: unknown purpose $purpose (build run test lint asan bench)" >&2; exit 2 ;;
 	esac
 done
 

@@ -948,7 +948,8 @@ static void res_finish(void *arg, int rc, const struct berr *e)
 	res.u = NULL;
 }
 
-static const struct upstream_callbacks res_cb = {res_head, res_body, res_finish};
+static const struct upstream_callbacks res_cb = {.head = res_head, .body = res_body,
+							  .finish = res_finish};
 
 static void u_setup(void)
 {

@@ -455,3 +455,22 @@ Test(proxy, a_caller_that_hangs_up_ends_the_containers_request)
 	}
 	cr_assert(eq(long, open, 0), "the container still serves %ld event streams", open);
 }
+
+Test(proxy, many_calls_at_once_leave_the_tunnel_as_it_was)
+{
+	char auth[H_TOKEN + 32], team[H_ID + 16];
+	const char *h[3] = {auth, team, NULL};
+	long statuses[16];
+	struct h_resp r;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	for (int round = 0; round < 80; round++) {
+		h_parallel(16, statuses, "GET", "/api/v1/r/containers/echo/health", h, NULL);
+		for (int i = 0; i < 16; i++)
+			cr_assert(eq(long, statuses[i], 200), "round %d call %d", round, i);
+	}
+	proxy(&r, "GET", "/echo", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+}

@@ -52,6 +52,29 @@ docker_up || exit 1
 "$root/tests/fixtures/build-image.sh" "$build" > "$state/fixture.log" 2>&1 ||
 	{ echo "integration: cannot build the fixture image"; cat "$state/fixture.log" "$state/dockerd.log" 2>/dev/null; exit 1; }
 
+# The external service of the egress tests: an HTTPS echo server (tests/fixtures/httpsd.c)
+# with a certificate for "localhost" from a test CA made now, and a second, unrelated CA.
+tls="$state/tls"
+mkdir -p "$tls" "$build/fixtures"
+cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$build/fixtures/httpsd" \
+	"$root/tests/fixtures/httpsd.c" -lssl -lcrypto || { echo "integration: cannot build httpsd"; exit 1; }
+{
+	for ca in ca other-ca; do
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$tls/$ca.key" \
+			-out "$tls/$ca.pem" -subj "/CN=berth $ca $$" || exit 1
+	done
+	openssl req -newkey rsa:2048 -nodes -keyout "$tls/server.key" -out "$tls/server.csr" \
+		-subj "/CN=localhost" &&
+	printf 'subjectAltName=DNS:localhost\n' > "$tls/san.cnf" &&
+	openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+		-CAcreateserial -days 2 -extfile "$tls/san.cnf" -out "$tls/server.pem"
+} > "$state/tls.log" 2>&1 || { echo "integration: cannot make the test CA"; cat "$state/tls.log"; exit 1; }
+setsid "$build/fixtures/httpsd" --cert "$tls/server.pem" --key "$tls/server.key" \
+	--port-file "$state/httpsport" > "$state/httpsd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$state/httpsport" ] && break; sleep 0.1; done
+[ -s "$state/httpsport" ] || { echo "integration: httpsd did not come up"; cat "$state/httpsd.log"; exit 1; }
+
 # berth-gatewayd on a port the kernel picks, with short timers so the tests run quickly.
 setsid "$build/bin/berth-gatewayd" --listen 127.0.0.1:0 --port-file "$state/gwport" \
 	--ping-interval-ms 300 --ping-deadline-ms 1500 --reconcile-ms 500 --grace-s 3 \
@@ -83,6 +106,8 @@ fi
 # Agents the tests start write their pids here; their containers carry the run's prefix.
 run_id=t$(date +%s%N | tail -c 7)$$
 export BERTH_TEST_STATE="$state" BERTH_TEST_RUN="$run_id"
+export BERTH_TEST_HTTPS_PORT="$(cat "$state/httpsport")" BERTH_TEST_CA="$tls/ca.pem"
+export BERTH_TEST_OTHER_CA="$tls/other-ca.pem"
 export BERTH_TEST_AGENT="$build/bin/berth-agent" BERTH_TEST_GWSOCK="$BERTH_VAR/run/gatewayd.sock"
 export BERTH_TEST_GATEWAY="http://127.0.0.1:$port"
 export BERTH_TEST_URL="http://127.0.0.1:$port" BERTH_TEST_CTL="$build/bin/berthctl"

@@ -856,3 +856,109 @@ Test(sched, reconcile_ignores_created_services)
 	cr_assert(eq(sz, plan.n, 0));
 	cr_assert(eq(int, replicas_of(svc), 0));
 }
+
+/* ---- external services: one egress replica ---- */
+
+static const char external_svc[] = "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+				   "\"external_url\":\"https://api.example.com\"}";
+
+Test(sched, external_gets_one_egress_replica_even_on_an_agent_without_runtime)
+{
+	char a[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1];
+	cJSON *spec;
+
+	add_agent("nodocker", "[]", 0, 0, a);
+	add_deploying(external_svc, svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 1));
+	cr_assert(eq(int, plan.cmds[0].op, SCHED_PUT));
+	cr_assert(eq(str, plan.cmds[0].agent_id, a));
+	spec = cJSON_Parse(plan.cmds[0].spec);
+	cr_assert(eq(str, cJSON_GetStringValue(cJSON_GetObjectItem(spec, "service_type")), "external"));
+	cr_assert(eq(str, cJSON_GetStringValue(cJSON_GetObjectItem(spec, "service_id")), svc));
+	/* the spec carries neither the URL nor anything secret: they come with each call */
+	cr_assert(eq(int, cJSON_GetArraySize(spec), 2), "%s", plan.cmds[0].spec);
+	cJSON_Delete(spec);
+}
+
+Test(sched, external_ignores_replica_count_and_gpu_count)
+{
+	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1];
+
+	add_agent("a1", "[]", 0, 1, a);
+	add_agent("a2", "[]", 0, 1, b);
+	add_deploying("{\"service_slug\":\"ext\",\"service_type\":\"external\",\"external_url\":"
+		      "\"https://h\",\"replica_count\":3,\"gpu_count\":2}", svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 1));
+	cr_assert(eq(int, replicas_of(svc), 1));
+}
+
+Test(sched, external_is_running_once_the_agent_holds_it)
+{
+	char a[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1], status[32];
+
+	add_agent("a1", "[]", 0, 0, a);
+	add_deploying(external_svc, svc);
+	reconcile();
+	snprintf(rep, sizeof(rep), "%s", plan.cmds[0].replica_id);
+	report(a, rep, "healthy", "");
+	reconcile();
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "running"));
+	cr_assert(eq(sz, plan.n, 0));
+}
+
+Test(sched, external_waits_for_required_labels)
+{
+	char a[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], status[32], detail[256];
+
+	add_agent("a1", "[\"cpu\"]", 0, 1, a);
+	add_deploying("{\"service_slug\":\"ext\",\"service_type\":\"external\",\"external_url\":"
+		      "\"https://h\",\"required_labels\":[\"egress-eu\"]}", svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 0));
+	service_field(svc, "service_status", status, sizeof(status));
+	service_field(svc, "status_detail", detail, sizeof(detail));
+	cr_assert(eq(str, status, "deploying"));
+	cr_assert(eq(str, detail, "waiting for an agent with labels egress-eu"));
+}
+
+Test(sched, external_undeploy_deletes_the_egress_replica_then_stops)
+{
+	char a[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1], status[32];
+	struct berr e = {0};
+
+	add_agent("a1", "[]", 0, 0, a);
+	add_deploying(external_svc, svc);
+	reconcile();
+	snprintf(rep, sizeof(rep), "%s", plan.cmds[0].replica_id);
+	report(a, rep, "healthy", "");
+	reconcile();
+	cr_assert(eq(int, catalog_undeploy(st, team_a, svc, &e), B_OK), "%s", e.message);
+	reconcile();
+	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, rep), NULL)));
+	report(a, rep, "stopped", "");
+	reconcile();
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "stopped"));
+	cr_assert(eq(int, replicas_of(svc), 0));
+}
+
+Test(sched, external_on_a_lost_agent_moves_to_another)
+{
+	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1];
+
+	add_agent("a1", "[]", 0, 0, a);
+	add_deploying(external_svc, svc);
+	reconcile();
+	snprintf(rep, sizeof(rep), "%s", plan.cmds[0].replica_id);
+	report(a, rep, "healthy", "");
+	reconcile();
+	exec("UPDATE agents SET agent_status = 'offline', last_heartbeat = %lld WHERE id = %Q",
+	     (long long)time(NULL) - 60, a);
+	add_agent("a2", "[]", 0, 0, b);
+	reconcile();
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 1));
+	cr_assert(eq(str, plan.cmds[0].agent_id, b));
+}
