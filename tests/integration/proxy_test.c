@@ -16,6 +16,9 @@
 
 #define DEADLINE_MS 30000
 #define BIG (24L * 1024 * 1024)
+/* past lighttpd's 48 MiB server.max-request-size, which must not apply to the agent's tunnel
+ * (it counts all the agent sends as one request body) */
+#define BIG_DOWN (64L * 1024 * 1024)
 
 static struct h_tenant t;
 static int agent_pid;
@@ -272,9 +275,9 @@ Test(proxy, a_large_download_streams_through_whole)
 	struct watch w;
 	double total;
 
-	snprintf(rest, sizeof(rest), "/bytes?n=%ld", BIG);
+	snprintf(rest, sizeof(rest), "/bytes?n=%ld", BIG_DOWN);
 	cr_assert(eq(long, stream(rest, &w, NULL, 0, false, &total), 200));
-	cr_assert(eq(sz, w.bytes, (size_t)BIG));
+	cr_assert(eq(sz, w.bytes, (size_t)BIG_DOWN));
 	cr_assert(w.pattern_ok, "the bytes arrive in order and unchanged");
 }
 
