@@ -348,6 +348,10 @@ static void control_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 		bufferevent_free(bev);
 }
 
+/* Every call of the FastCGI programs is a connection (see lib/tunnel.c), and a thousand
+ * streams may open at once: a unix socket refuses connections past its backlog at once. */
+#define SOMAXCONN_BURST 4096
+
 int control_listen(struct gw *gw)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -361,7 +365,7 @@ int control_listen(struct gw *gw)
 	unlink(gw->opts.socket); /* a stale socket of a previous run */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(gw->opts.socket, 0660) ||
-	    listen(fd, 1024)) {
+	    listen(fd, SOMAXCONN_BURST)) {
 		log_error("control socket %s: %s", gw->opts.socket, strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POKE_TIMEOUT_MS 1000
 
@@ -323,8 +324,14 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	buf_init(&s->error_body, TUNNEL_ERROR_BODY_MAX);
 	for (size_t i = 0; s->headers && s->headers[i]; i++)
 		list = curl_slist_append(list, s->headers[i]);
-	stream_setopts(c, s, list);
-	rc = curl_easy_perform(c);
+	/* gatewayd's backlog may be full in a burst: nothing was sent, so try again shortly */
+	for (int attempt = 0;; attempt++) {
+		stream_setopts(c, s, list);
+		rc = curl_easy_perform(c);
+		if (rc != CURLE_COULDNT_CONNECT || attempt == TUNNEL_CONNECT_TRIES - 1)
+			break;
+		usleep(20000U << attempt);
+	}
 	curl_slist_free_all(list);
 	stream_lines_free(s);
 	if (s->platform_error[0] && !s->head_sent)

@@ -41,6 +41,7 @@ void tunnel_call_free(struct tunnel_call *t);
  * the answer goes to on_head and on_data as it arrives, so nothing is held whole. */
 #define TUNNEL_HEAD_LINES_MAX 100
 #define TUNNEL_ERROR_BODY_MAX 4096
+#define TUNNEL_CONNECT_TRIES 4            /* 20, 40, 80 ms apart */
 
 struct tunnel_stream {
 	/* in */
