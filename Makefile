@@ -147,7 +147,7 @@ run: deps-run
 	$(Q)BERTH_BUILD=$(abspath $(BUILD)) tools/run.sh
 
 # ---- static analysis ----
-LINT_SRC := $(LIB_SRC) $(CGI_SRC) $(TOOL_SRC) $(GW_SRC) $(AGENT_SRC)
+LINT_SRC := $(LIB_SRC) $(CGI_SRC) $(TOOL_SRC) $(GW_SRC) $(AGENT_SRC) $(sort $(wildcard bench/*.c))
 lint: deps-lint
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/gen/schema.c
 	@echo "  TIDY    lib cgi-bin tools"
@@ -173,3 +173,17 @@ asan: deps-asan
 
 clean:
 	rm -rf build
+
+# ---- make bench: latency, throughput and stream figures (bench/run.sh); not part of make test ----
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+.PHONY: bench
+
+bench: deps-bench
+	$(Q)$(MAKE) --no-print-directory all $(HARNESS_BIN) $(BENCH_BIN)
+	$(Q)BERTH_BUILD=$(abspath $(BUILD)) bench/run.sh
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
