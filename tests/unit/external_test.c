@@ -3,9 +3,8 @@
  * replica's agent and team, its state, the deployed definition and the vault secret. */
 #include "berth.h"
 #include "external.h"
-#include "acct.h"
+#include "fixture.h"
 #include "catalog.h"
-#include "crypto.h"
 #include "fleet.h"
 #include "store.h"
 #include "svc.h"
@@ -134,40 +133,19 @@ Test(external_url, target_past_the_buffer_maximum_is_too_big)
 
 /* ---- external_resolve against a real store ---- */
 
-static char store_dir[64], db_path[128];
-static struct store *st;
 static struct vault_key key;
-static char team_a[UUID_STR_LEN + 1], team_b[UUID_STR_LEN + 1];
 static char agent_a[UUID_STR_LEN + 1], agent_b[UUID_STR_LEN + 1];
 
 static void store_setup(void)
 {
-	struct berr e = {0};
-
-	cr_assert(eq(int, crypto_init(), B_OK));
-	snprintf(store_dir, sizeof(store_dir), "/tmp/berth-external-test-XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(store_dir), NULL)), "mkdtemp failed");
-	snprintf(db_path, sizeof(db_path), "%s/berth.db", store_dir);
-	cr_assert(eq(int, store_open(db_path, &st, &e), B_OK), "store_open: %s", e.message);
-	cr_assert(eq(int, store_migrate(st, &e), B_OK), "store_migrate: %s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-a", team_a, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-b", team_b, &e), B_OK), "%s", e.message);
+	fixture_store_open();
 	for (size_t i = 0; i < sizeof(key.bytes); i++)
 		key.bytes[i] = (unsigned char)(i * 7 + 1);
 }
 
 static void store_teardown(void)
 {
-	char path[160];
-
-	if (st)
-		store_close(st);
-	st = NULL;
-	for (const char *const *s = (const char *const[]){"", "-wal", "-shm", NULL}; *s; s++) {
-		snprintf(path, sizeof(path), "%s%s", db_path, *s);
-		(void)unlink(path);
-	}
-	(void)rmdir(store_dir);
+	fixture_store_close();
 	vault_key_wipe(&key);
 }
 
@@ -182,7 +160,7 @@ static void exec(const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	sqlite3_busy_timeout(db, 5000);
 	cr_assert(eq(int, sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK), "%s: %s", sql,
 		  err ? err : "");
@@ -204,7 +182,7 @@ static void secret(const char *team, const char *value, char *id)
 	struct vault_secret v;
 	struct berr e = {0};
 
-	cr_assert(eq(int, vault_secret_create(st, &key, team, "upstream", value, &v, &e), B_OK),
+	cr_assert(eq(int, vault_secret_create(fx.st, &key, team, "upstream", value, &v, &e), B_OK),
 		  "%s", e.message);
 	snprintf(id, UUID_STR_LEN + 1, "%s", v.id);
 }
@@ -221,21 +199,21 @@ static void external(const char *team, const char *agent, const char *body_text,
 	cr_assert(not(eq(ptr, b, NULL)), "body does not parse: %s", body_text);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "body rejected: %s", e.message);
 	snprintf(v.team_id, sizeof(v.team_id), "%s", team);
-	cr_assert(eq(int, svc_insert(st, &v, &e), B_OK), "svc_insert: %s", e.message);
+	cr_assert(eq(int, svc_insert(fx.st, &v, &e), B_OK), "svc_insert: %s", e.message);
 	snprintf(svc_id, UUID_STR_LEN + 1, "%s", v.id);
 	svc_free(&v);
 	cJSON_Delete(b);
-	cr_assert(eq(int, catalog_deploy(st, team, svc_id, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, fleet_replica_add(st, svc_id, agent, "[]", replica, &e), B_OK), "%s",
+	cr_assert(eq(int, catalog_deploy(fx.st, team, svc_id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_add(fx.st, svc_id, agent, "[]", replica, &e), B_OK), "%s",
 		  e.message);
-	cr_assert(eq(int, fleet_replica_set_state(st, replica, state, "", &e), B_OK), "%s",
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, replica, state, "", &e), B_OK), "%s",
 		  e.message);
 }
 
 static int resolve(const char *agent, const char *replica, struct external_target *t,
 		   struct berr *e)
 {
-	return external_resolve(st, &key, agent, replica, t, e);
+	return external_resolve(fx.st, &key, agent, replica, t, e);
 }
 
 Test(external, replica_with_a_secret_resolves_to_the_url_and_the_secret)
@@ -244,12 +222,12 @@ Test(external, replica_with_a_secret_resolves_to_the_url_and_the_secret)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	secret(team_a, "Bearer upstream-123", cred);
+	add_agent(fx.team_a, "a1", agent_a);
+	secret(fx.team_a, "Bearer upstream-123", cred);
 	snprintf(body, sizeof(body), "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://api.example.com/v1\",\"external_auth_credential_id\":"
 		 "\"%s\"}", cred);
-	external(team_a, agent_a, body, "healthy", svc, rep);
+	external(fx.team_a, agent_a, body, "healthy", svc, rep);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_OK), "%s", e.message);
 	cr_assert(eq(str, t.url, "https://api.example.com/v1"));
 	cr_assert(t.has_auth);
@@ -265,8 +243,8 @@ Test(external, replica_without_a_credential_has_no_authorization)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	external(team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+	add_agent(fx.team_a, "a1", agent_a);
+	external(fx.team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://h\"}", "healthy", svc, rep);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_OK), "%s", e.message);
 	cr_assert(eq(str, t.url, "https://h"));
@@ -279,9 +257,9 @@ Test(external, another_agent_or_an_unknown_replica_is_not_found)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	add_agent(team_a, "a2", agent_b);
-	external(team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+	add_agent(fx.team_a, "a1", agent_a);
+	add_agent(fx.team_a, "a2", agent_b);
+	external(fx.team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://h\"}", "healthy", svc, rep);
 	cr_assert(eq(int, resolve(agent_b, rep, &t, &e), B_ENOTFOUND));
 	uuid_v7(other);
@@ -295,9 +273,9 @@ Test(external, agent_of_another_team_is_not_found)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_b, "b1", agent_b);
-	/* a row that should never exist: team_a's service on team_b's agent */
-	external(team_a, agent_b, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+	add_agent(fx.team_b, "b1", agent_b);
+	/* a row that should never exist: fx.team_a's service on fx.team_b's agent */
+	external(fx.team_a, agent_b, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://h\"}", "healthy", svc, rep);
 	cr_assert(eq(int, resolve(agent_b, rep, &t, &e), B_ENOTFOUND));
 }
@@ -308,8 +286,8 @@ Test(external, replica_of_a_deployed_service_is_not_found)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	external(team_a, agent_a, "{\"service_slug\":\"web\",\"docker_image\":\"nginx:1\"}",
+	add_agent(fx.team_a, "a1", agent_a);
+	external(fx.team_a, agent_a, "{\"service_slug\":\"web\",\"docker_image\":\"nginx:1\"}",
 		 "healthy", svc, rep);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_ENOTFOUND));
 }
@@ -320,8 +298,8 @@ Test(external, replica_not_healthy_is_unavailable)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	external(team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+	add_agent(fx.team_a, "a1", agent_a);
+	external(fx.team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://h\"}", "stopping", svc, rep);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_EUNAVAILABLE));
 	cr_assert(not(eq(ptr, strstr(e.message, "stopping"), NULL)), "%s", e.message);
@@ -333,8 +311,8 @@ Test(external, deployed_definition_wins_over_a_later_edit)
 	struct external_target t;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	external(team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
+	add_agent(fx.team_a, "a1", agent_a);
+	external(fx.team_a, agent_a, "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://old.example\"}", "healthy", svc, rep);
 	exec("UPDATE container_services SET external_url = 'https://new.example' WHERE id = %Q", svc);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_OK), "%s", e.message);
@@ -348,16 +326,16 @@ Test(external, secret_gone_is_unavailable_and_a_wrong_key_is_internal)
 	struct vault_key other;
 	struct berr e = {0};
 
-	add_agent(team_a, "a1", agent_a);
-	secret(team_a, "Bearer s3cret-value", cred);
+	add_agent(fx.team_a, "a1", agent_a);
+	secret(fx.team_a, "Bearer s3cret-value", cred);
 	snprintf(body, sizeof(body), "{\"service_slug\":\"ext\",\"service_type\":\"external\","
 		 "\"external_url\":\"https://h\",\"external_auth_credential_id\":\"%s\"}", cred);
-	external(team_a, agent_a, body, "healthy", svc, rep);
+	external(fx.team_a, agent_a, body, "healthy", svc, rep);
 	memset(&other, 0x42, sizeof(other));
-	cr_assert(eq(int, external_resolve(st, &other, agent_a, rep, &t, &e), B_EINTERNAL));
+	cr_assert(eq(int, external_resolve(fx.st, &other, agent_a, rep, &t, &e), B_EINTERNAL));
 	cr_assert(eq(ptr, strstr(e.message, "s3cret"), NULL), "%s", e.message);
 	cr_assert(eq(str, t.authorization, ""));
-	cr_assert(eq(int, external_resolve(st, NULL, agent_a, rep, &t, &e), B_EUNAVAILABLE));
+	cr_assert(eq(int, external_resolve(fx.st, NULL, agent_a, rep, &t, &e), B_EUNAVAILABLE));
 	exec("PRAGMA foreign_keys = OFF; DELETE FROM vault_secrets WHERE id = %Q", cred);
 	cr_assert(eq(int, resolve(agent_a, rep, &t, &e), B_EUNAVAILABLE));
 	cr_assert(not(eq(ptr, strstr(e.message, "gone"), NULL)), "%s", e.message);
