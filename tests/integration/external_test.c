@@ -401,6 +401,9 @@ Test(external, egress_moves_to_another_agent_when_its_agent_goes)
 	h_db_text("SELECT r.agent_id FROM replicas r WHERE r.service_id = ? AND r.replica_state = "
 		  "'healthy'", id, second, sizeof(second));
 	cr_assert(not(eq(str, second, first)), "the replica stayed on the dead agent");
+	/* the service was deploying while it had no egress replica: running again comes with
+	 * gatewayd's next reconcile, a moment after the replica is healthy */
+	wait_status(id, "running");
 	invoke(&r, "ext-move", "{\"method\": \"GET\", \"path\": \"/moved\"}");
 	echo = echo_of(&r);
 	cr_assert(eq(str, (char *)field(echo, "path"), "/base/moved"));
