@@ -10,9 +10,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 
 #define EGRESS_DETAIL "calls to the external service go out from this agent"
@@ -231,6 +233,15 @@ static void egress_where(const struct h2_stream *st, char *out, size_t n)
 	buf_free(&b);
 }
 
+static bool egress_never_connected(struct bufferevent *bev)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) != 0 && errno == ENOTCONN;
+}
+
 void egress_explain(const struct h2_stream *st, struct upstream *u, struct berr *e)
 {
 	static const char container[] = "the container at ";
@@ -242,6 +253,14 @@ void egress_explain(const struct h2_stream *st, struct upstream *u, struct berr 
 	char where[EXTERNAL_HOST_MAX + 16], why[256];
 
 	egress_where(st, where, sizeof(where));
+	/* libevent files a failed socket call during the handshake as SSL_ERROR_SYSCALL, and the
+	 * socket's error is gone by then: a socket without a peer never connected */
+	if (tls && ERR_GET_LIB(tls) == 0 && ERR_GET_REASON(tls) == SSL_ERROR_SYSCALL &&
+	    egress_never_connected(bev)) {
+		berr_set(e, B_EUPSTREAM, "", "cannot connect to %s: the connection was refused or "
+			 "the host is unreachable", where);
+		return;
+	}
 	if (e->status == 504 || (verify == X509_V_OK && !tls && !dns)) {
 		char said[ERR_MESSAGE_MAX];
 

@@ -327,6 +327,8 @@ Test(external, nothing_listening_fails_502_quickly)
 	wait_status(id, "running");
 	invoke(&r, "ext-closed", "{\"method\": \"GET\", \"path\": \"/x\"}");
 	h_assert_error(&r, 502, "upstream_failed", NULL);
+	cr_assert(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(r.json, "error_message")),
+			 "refused") != NULL, "the reason is given: %s", r.body);
 	h_resp_free(&r);
 }
 
