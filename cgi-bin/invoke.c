@@ -34,31 +34,6 @@ static const char **invoke_header_lines(struct http_req *r, const struct invoke_
 	return h;
 }
 
-/* Only failures of the platform before the call reached a container are worth a retry. */
-static bool retryable(const struct tunnel_call *t)
-{
-	return strcmp(t->platform_error, "agent_offline") == 0 ||
-	       strcmp(t->platform_error, "not_found") == 0 ||
-	       strcmp(t->platform_error, "no_healthy_replica") == 0;
-}
-
-/* The platform's answer says why in its error_message. */
-static int platform_error(const struct tunnel_call *t, struct berr *e)
-{
-	cJSON *o = cJSON_ParseWithLength(buf_str(&t->response_body), t->response_body.len);
-	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error_message"));
-	char why[256];
-
-	snprintf(why, sizeof(why), "%s", m ? m : t->platform_error);
-	cJSON_Delete(o);
-	if (strcmp(t->platform_error, "upstream_timeout") == 0)
-		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time: %s", why);
-	if (retryable(t))
-		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call: %s",
-				why);
-	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached: %s", why);
-}
-
 /* Calls replicas (route.c's order) until one answers or TRIES are spent. */
 static int invoke_call(struct http_ctx *ctx, struct http_req *r, const struct invoke_req *q,
 		       struct route *rt, struct tunnel_call *t, struct berr *e)
@@ -83,13 +58,13 @@ static int invoke_call(struct http_ctx *ctx, struct http_req *r, const struct in
 		t->timeout_ms = ms + 5000; /* the agent's own deadline answers first */
 		t->response_max = INVOKE_RESPONSE_MAX;
 		rc = tunnel_call_run(ctx->user, t, e);
-		route_done(rep, !rc && retryable(t));
+		route_done(rep, !rc && tunnel_retryable(t->platform_error));
 		if (rc)
 			return rc;
 		if (!t->platform_error[0])
 			return B_OK;
-		rc = platform_error(t, e);
-		if (!retryable(t))
+		rc = tunnel_platform_error(t->platform_error, t->platform_message, e);
+		if (!tunnel_retryable(t->platform_error))
 			return rc;
 	}
 	return rc;
@@ -141,24 +116,14 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	invoke_req_free(&q);
 }
 
-static void *thread_init(void)
-{
-	return curl_easy_init();
-}
-
-static void thread_free(void *c)
-{
-	curl_easy_cleanup(c);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct http_prog prog = {
 		.name = "invoke",
 		.usage = "POST /api/v1/r/invoke/{slug}: call a running service",
 		.handler = handle,
-		.thread_init = thread_init,
-		.thread_free = thread_free,
+		.thread_init = tunnel_thread_init,
+		.thread_free = tunnel_thread_free,
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -187,25 +187,6 @@ static int proxy_data(void *arg, const char *p, size_t n)
 	return http_stream_write(c->r, p, n) < 0;
 }
 
-static bool retryable(const char *platform_error)
-{
-	return strcmp(platform_error, "agent_offline") == 0 ||
-	       strcmp(platform_error, "not_found") == 0 ||
-	       strcmp(platform_error, "no_healthy_replica") == 0;
-}
-
-static int platform_error(const struct tunnel_stream *t, struct berr *e)
-{
-	const char *why = t->platform_message[0] ? t->platform_message : t->platform_error;
-
-	if (strcmp(t->platform_error, "upstream_timeout") == 0)
-		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time: %s", why);
-	if (retryable(t->platform_error))
-		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call: %s",
-				why);
-	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached: %s", why);
-}
-
 /* Replicas in route.c's order until one answers; only a call whose body was not sent yet is
  * tried again. */
 static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *rt,
@@ -230,11 +211,11 @@ static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *
 			return berr_set(e, B_EINVAL, "path", "the path is too long");
 		}
 		rc = tunnel_stream_run(ctx->user, &t, e);
-		route_done(rep, !rc && retryable(t.platform_error));
+		route_done(rep, !rc && tunnel_retryable(t.platform_error));
 		if (rc || t.head_sent)
 			return rc;
-		rc = platform_error(&t, e);
-		if (!retryable(t.platform_error) || t.body_read > 0)
+		rc = tunnel_platform_error(t.platform_error, t.platform_message, e);
+		if (!tunnel_retryable(t.platform_error) || t.body_read > 0)
 			return rc;
 	}
 	return rc;
@@ -300,24 +281,14 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	}
 }
 
-static void *thread_init(void)
-{
-	return curl_easy_init();
-}
-
-static void thread_free(void *c)
-{
-	curl_easy_cleanup(c);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct http_prog prog = {
 		.name = "proxy",
 		.usage = "ANY /api/v1/r/containers/{slug}/{path...}: a running service, streamed",
 		.handler = handle,
-		.thread_init = thread_init,
-		.thread_free = thread_free,
+		.thread_init = tunnel_thread_init,
+		.thread_free = tunnel_thread_free,
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

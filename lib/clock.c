@@ -17,3 +17,11 @@ void clock_rfc3339(int64_t t, char out[RFC3339_LEN + 1])
 	    strftime(out, RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != RFC3339_LEN)
 		snprintf(out, RFC3339_LEN + 1, "1970-01-01T00:00:00Z");
 }
+
+int64_t clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

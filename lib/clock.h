@@ -9,6 +9,8 @@
 #define RFC3339_LEN 20 /* 2026-11-22T18:00:00Z */
 
 int64_t clock_now(void);
+/* Milliseconds of a monotonic clock: for deadlines and intervals, never for the API. */
+int64_t clock_mono_ms(void);
 /* out[RFC3339_LEN + 1] gets t in UTC, seconds precision. */
 void clock_rfc3339(int64_t t, char out[RFC3339_LEN + 1]);
 

@@ -1,12 +1,12 @@
 #include "berth.h"
 #include "route.h"
 #include "catalog.h"
+#include "clock.h"
 #include "fleet.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* What this process knows of a replica; threads share it. */
 struct seen {
@@ -20,14 +20,6 @@ struct seen {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct seen table[ROUTE_TABLE_MAX];
 static uint64_t picks, touches;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The entry for id; a new one takes a free slot, else the idle one looked at longest ago.
  * Under mu. */
@@ -113,7 +105,7 @@ struct route_target *route_next(struct route *rt)
 {
 	struct route_target *best = NULL;
 	struct seen *best_seen = NULL;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < rt->n; i++) {
@@ -147,7 +139,7 @@ void route_done(const struct route_target *t, bool unreachable)
 		if (table[i].in_flight > 0)
 			table[i].in_flight--;
 		if (unreachable)
-			table[i].skip_until_ms = mono_ms() + ROUTE_SKIP_MS;
+			table[i].skip_until_ms = clock_mono_ms() + ROUTE_SKIP_MS;
 		break;
 	}
 	pthread_mutex_unlock(&mu);

@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "tunnel.h"
+#include "clock.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define POKE_TIMEOUT_MS 1000
@@ -17,6 +17,44 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	(void)p;
 	(void)arg;
 	return size * n;
+}
+
+void *tunnel_thread_init(void)
+{
+	return curl_easy_init();
+}
+
+void tunnel_thread_free(void *curl)
+{
+	curl_easy_cleanup(curl);
+}
+
+bool tunnel_retryable(const char *code)
+{
+	return strcmp(code, "agent_offline") == 0 || strcmp(code, "not_found") == 0 ||
+	       strcmp(code, "no_healthy_replica") == 0;
+}
+
+int tunnel_platform_error(const char *code, const char *why, struct berr *e)
+{
+	if (!why || !*why)
+		why = code;
+	if (strcmp(code, "upstream_timeout") == 0)
+		return berr_set(e, B_ETIMEOUT, "", "the service did not answer in time: %s", why);
+	if (tunnel_retryable(code))
+		return berr_set(e, B_EUNAVAILABLE, "", "no healthy replica could take the call: %s",
+				why);
+	return berr_set(e, B_EUPSTREAM, "", "the service could not be reached: %s", why);
+}
+
+/* The platform's error body, {error_message, error_code}: its message is worth passing on. */
+static void platform_message(const struct buf *body, char *out, size_t n)
+{
+	cJSON *o = cJSON_ParseWithLength(buf_str(body), body->len);
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error_message"));
+
+	snprintf(out, n, "%s", m ? m : "");
+	cJSON_Delete(o);
 }
 
 void tunnel_poke(const char *socket_path)
@@ -139,6 +177,8 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(list);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
+	if (t->platform_error[0])
+		platform_message(&t->response_body, t->platform_message, sizeof(t->platform_message));
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return berr_set(e, B_ETIMEOUT, "", "the service did not answer within %ld ms",
 				t->timeout_ms);
@@ -160,29 +200,11 @@ void tunnel_call_free(struct tunnel_call *t)
 
 /* ---- streamed calls (the proxy) ---- */
 
-static long long stream_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void stream_lines_free(struct tunnel_stream *s)
 {
 	for (size_t i = 0; i < s->nlines; i++)
 		free(s->lines[i]);
 	s->nlines = 0;
-}
-
-/* The platform's error body, {error_message, error_code}: its message is worth passing on. */
-static void stream_platform_message(struct tunnel_stream *s)
-{
-	cJSON *o = cJSON_ParseWithLength(buf_str(&s->error_body), s->error_body.len);
-	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error_message"));
-
-	snprintf(s->platform_message, sizeof(s->platform_message), "%s", m ? m : "");
-	cJSON_Delete(o);
 }
 
 /* The head is complete: hand it over unless it is the platform's own error. */
@@ -275,7 +297,7 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 	(void)dn;
 	(void)ut;
 	(void)un;
-	return !s->head_sent && s->head_timeout_ms > 0 && stream_now_ms() > s->deadline_ms;
+	return !s->head_sent && s->head_timeout_ms > 0 && clock_mono_ms() > s->deadline_ms;
 }
 
 static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list)
@@ -320,7 +342,7 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	s->head_sent = s->caller_gone = false;
 	s->body_read = 0;
 	s->platform_error[0] = s->platform_message[0] = '\0';
-	s->deadline_ms = stream_now_ms() + s->head_timeout_ms;
+	s->deadline_ms = clock_mono_ms() + s->head_timeout_ms;
 	buf_init(&s->error_body, TUNNEL_ERROR_BODY_MAX);
 	for (size_t i = 0; s->headers && s->headers[i]; i++)
 		list = curl_slist_append(list, s->headers[i]);
@@ -335,7 +357,7 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	curl_slist_free_all(list);
 	stream_lines_free(s);
 	if (s->platform_error[0] && !s->head_sent)
-		stream_platform_message(s);
+		platform_message(&s->error_body, s->platform_message, sizeof(s->platform_message));
 	buf_free(&s->error_body);
 	if (s->caller_gone)
 		return berr_set(e, B_EIO, "", "the caller went away");

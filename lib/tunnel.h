@@ -10,6 +10,18 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+/* Per-thread state of a program that calls gatewayd (http_prog.thread_init/thread_free):
+ * its CURL handle. */
+void *tunnel_thread_init(void);
+void tunnel_thread_free(void *curl);
+
+/* The platform's own failures, by the x-berth-error code of gatewayd or the agent: true when
+ * the call never reached a container, so another replica may take it. */
+bool tunnel_retryable(const char *code);
+/* The API error for such a failure: 504 for a timeout, 503 when retryable, else 502; why
+ * (the platform's error_message, or "") is passed on. */
+int tunnel_platform_error(const char *code, const char *why, struct berr *e);
+
 /* Asks gatewayd to reconcile now (POST /control/reconcile). Best effort: gatewayd also
  * reconciles on a timer, so a failure is only logged. */
 void tunnel_poke(const char *socket_path);
@@ -29,6 +41,7 @@ struct tunnel_call {
 	cJSON *response_headers;           /* object of lowercased names; joined with ", " */
 	struct buf response_body;
 	char platform_error[64];           /* x-berth-error of gatewayd or the agent, or "" */
+	char platform_message[256];        /* its error_message */
 };
 
 /* Sends one request through gatewayd to an agent on the caller's CURL handle (reused between
