@@ -2,6 +2,7 @@
  * list, update, delete, deploy and undeploy transitions, the wait detail and the replica list,
  * against a real temporary SQLite file. */
 #include "berth.h"
+#include "fixture.h"
 #include "catalog.h"
 #include "acct.h"
 #include "crypto.h"
@@ -14,7 +15,6 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -23,43 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char store_dir[64];
-static char db_path[128];
-static struct store *st;
-static char team_a[UUID_STR_LEN + 1], team_b[UUID_STR_LEN + 1];
-
-static void store_setup(void)
-{
-	struct berr e = {0};
-
-	cr_assert(eq(int, crypto_init(), B_OK));
-	snprintf(store_dir, sizeof(store_dir), "/tmp/berth-catalog-test-XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(store_dir), NULL)), "mkdtemp failed");
-	snprintf(db_path, sizeof(db_path), "%s/berth.db", store_dir);
-	cr_assert(eq(int, store_open(db_path, &st, &e), B_OK), "store_open: %s", e.message);
-	cr_assert(eq(int, store_migrate(st, &e), B_OK), "store_migrate: %s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-a", team_a, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-b", team_b, &e), B_OK), "%s", e.message);
-}
-
-static void store_teardown(void)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (st)
-		store_close(st);
-	st = NULL;
-	if (!store_dir[0] || !(d = opendir(store_dir)))
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	(void)rmdir(store_dir);
-}
-
-TestSuite(catalog, .init = store_setup, .fini = store_teardown);
+TestSuite(catalog, .init = fixture_store_open, .fini = fixture_store_close);
 
 /* ---- helpers ---- */
 
@@ -77,7 +41,7 @@ static void exec(const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	sqlite3_busy_timeout(db, 5000);
 	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
 	cr_assert(eq(int, rc, SQLITE_OK), "%s: %s", sql, err ? err : "");
@@ -98,7 +62,7 @@ static bool query(char *out, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	cr_assert(eq(int, sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK), "%s: %s", sql,
 		  sqlite3_errmsg(db));
 	row = sqlite3_step(q) == SQLITE_ROW;
@@ -124,7 +88,7 @@ static void add_service_for(const char *team, const char *body_text, char *id)
 	cr_assert(not(eq(ptr, b, NULL)), "body does not parse: %s", body_text);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "body rejected: %s", e.message);
 	snprintf(v.team_id, sizeof(v.team_id), "%s", team);
-	cr_assert(eq(int, svc_insert(st, &v, &e), B_OK), "svc_insert: %s", e.message);
+	cr_assert(eq(int, svc_insert(fx.st, &v, &e), B_OK), "svc_insert: %s", e.message);
 	snprintf(id, UUID_STR_LEN + 1, "%s", v.id);
 	svc_free(&v);
 	cJSON_Delete(b);
@@ -135,7 +99,7 @@ static void add_service(const char *slug, char *id)
 	char body[128];
 
 	snprintf(body, sizeof(body), "{\"service_slug\":\"%s\",\"docker_image\":\"nginx\"}", slug);
-	add_service_for(team_a, body, id);
+	add_service_for(fx.team_a, body, id);
 }
 
 static void set_status(const char *id, const char *status)
@@ -168,7 +132,7 @@ static int update(const char *team, const char *id, const char *body_text, struc
 	cr_assert(eq(int, svc_parse_create(b, &v, e), B_OK), "body rejected: %s", e->message);
 	snprintf(v.id, sizeof(v.id), "%s", id);
 	snprintf(v.team_id, sizeof(v.team_id), "%s", team);
-	rc = catalog_update(st, team, &v, e);
+	rc = catalog_update(fx.st, team, &v, e);
 	svc_free(&v);
 	cJSON_Delete(b);
 	return rc;
@@ -186,7 +150,7 @@ Test(catalog, get_own_service)
 	cJSON *o = NULL;
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get(st, team_a, id, &o, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, id, &o, &e), B_OK), "%s", e.message);
 	snprintf(slug, sizeof(slug), "%s", jstr(o, "service_slug"));
 	snprintf(status, sizeof(status), "%s", jstr(o, "service_status"));
 	cJSON_Delete(o);
@@ -201,7 +165,7 @@ Test(catalog, get_of_another_team_is_not_found)
 	cJSON *o = NULL;
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get(st, team_b, id, &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_b, id, &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
 	cr_assert(eq(int, e.status, 404));
 }
@@ -213,7 +177,7 @@ Test(catalog, get_unknown_uuid_is_not_found)
 	cJSON *o = NULL;
 
 	uuid_v7(id);
-	cr_assert(eq(int, catalog_get(st, team_a, id, &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, id, &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
 }
 
@@ -224,9 +188,9 @@ Test(catalog, get_non_uuid_id_is_not_found)
 	cJSON *o = (cJSON *)&e; /* must be reset to NULL */
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get(st, team_a, "web", &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, "web", &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
-	cr_assert(eq(int, catalog_get(st, team_a, "' OR 1=1 --", &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, "' OR 1=1 --", &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
 }
 
@@ -237,7 +201,7 @@ Test(catalog, get_by_slug_own_service)
 	cJSON *o = NULL;
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get_by_slug(st, team_a, "web", &o, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_get_by_slug(fx.st, fx.team_a, "web", &o, &e), B_OK), "%s", e.message);
 	snprintf(got, sizeof(got), "%s", jstr(o, "id"));
 	cJSON_Delete(o);
 	cr_assert(eq(str, got, id));
@@ -250,7 +214,7 @@ Test(catalog, get_by_slug_of_another_team_is_not_found)
 	cJSON *o = NULL;
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get_by_slug(st, team_b, "web", &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get_by_slug(fx.st, fx.team_b, "web", &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
 }
 
@@ -259,7 +223,7 @@ Test(catalog, get_by_unknown_slug_is_not_found)
 	struct berr e = {0};
 	cJSON *o = NULL;
 
-	cr_assert(eq(int, catalog_get_by_slug(st, team_a, "nope", &o, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_get_by_slug(fx.st, fx.team_a, "nope", &o, &e), B_ENOTFOUND));
 	cr_assert(eq(ptr, o, NULL));
 }
 
@@ -272,7 +236,7 @@ static long list(long offset, long limit, char *slugs, size_t n)
 	long total = -1;
 	size_t used = 0;
 
-	cr_assert(eq(int, catalog_list(st, team_a, offset, limit, l, &total, &e), B_OK), "%s",
+	cr_assert(eq(int, catalog_list(fx.st, fx.team_a, offset, limit, l, &total, &e), B_OK), "%s",
 		  e.message);
 	slugs[0] = '\0';
 	cJSON_ArrayForEach(it, l)
@@ -289,7 +253,7 @@ static void three_services(void)
 	add_service("svc1", id);
 	add_service("svc2", id);
 	add_service("svc3", id);
-	add_service_for(team_b, "{\"service_slug\":\"svcb\",\"docker_image\":\"nginx\"}", id);
+	add_service_for(fx.team_b, "{\"service_slug\":\"svcb\",\"docker_image\":\"nginx\"}", id);
 }
 
 Test(catalog, list_first_page_oldest_first_with_total)
@@ -327,7 +291,7 @@ Test(catalog, update_created_service)
 	char id[UUID_STR_LEN + 1], v[64];
 
 	add_service("web", id);
-	cr_assert(eq(int, update(team_a, id, renamed, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, update(fx.team_a, id, renamed, &e), B_OK), "%s", e.message);
 	service_col(id, "display_name", v, sizeof(v));
 	cr_assert(eq(str, v, "Renamed"));
 	service_col(id, "docker_image", v, sizeof(v));
@@ -341,7 +305,7 @@ Test(catalog, update_running_service_is_allowed)
 
 	add_service("web", id);
 	set_status(id, "running");
-	cr_assert(eq(int, update(team_a, id, renamed, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, update(fx.team_a, id, renamed, &e), B_OK), "%s", e.message);
 }
 
 Test(catalog, update_while_deploying_is_409)
@@ -351,7 +315,7 @@ Test(catalog, update_while_deploying_is_409)
 
 	add_service("web", id);
 	set_status(id, "deploying");
-	cr_assert(eq(int, update(team_a, id, renamed, &e), B_ECONFLICT));
+	cr_assert(eq(int, update(fx.team_a, id, renamed, &e), B_ECONFLICT));
 	cr_assert(eq(int, e.status, 409));
 	service_col(id, "display_name", v, sizeof(v));
 	cr_assert(not(eq(str, v, "Renamed")));
@@ -364,7 +328,7 @@ Test(catalog, update_while_stopping_is_409)
 
 	add_service("web", id);
 	set_status(id, "stopping");
-	cr_assert(eq(int, update(team_a, id, renamed, &e), B_ECONFLICT));
+	cr_assert(eq(int, update(fx.team_a, id, renamed, &e), B_ECONFLICT));
 }
 
 Test(catalog, update_of_another_team_is_404)
@@ -373,7 +337,7 @@ Test(catalog, update_of_another_team_is_404)
 	char id[UUID_STR_LEN + 1], v[64];
 
 	add_service("web", id);
-	cr_assert(eq(int, update(team_b, id, renamed, &e), B_ENOTFOUND));
+	cr_assert(eq(int, update(fx.team_b, id, renamed, &e), B_ENOTFOUND));
 	service_col(id, "display_name", v, sizeof(v));
 	cr_assert(not(eq(str, v, "Renamed")));
 }
@@ -387,7 +351,7 @@ static int delete_in(const char *status)
 
 	add_service("web", id);
 	set_status(id, status);
-	return catalog_delete(st, team_a, id, &e);
+	return catalog_delete(fx.st, fx.team_a, id, &e);
 }
 
 Test(catalog, delete_created_service)
@@ -396,7 +360,7 @@ Test(catalog, delete_created_service)
 	char id[UUID_STR_LEN + 1], v[16];
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_delete(st, team_a, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_delete(fx.st, fx.team_a, id, &e), B_OK), "%s", e.message);
 	cr_assert(not(query(v, sizeof(v), "SELECT 1 FROM container_services WHERE id = %Q", id)));
 }
 
@@ -431,7 +395,7 @@ Test(catalog, delete_of_another_team_is_404)
 	char id[UUID_STR_LEN + 1], v[16];
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_delete(st, team_b, id, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_delete(fx.st, fx.team_b, id, &e), B_ENOTFOUND));
 	cr_assert(query(v, sizeof(v), "SELECT 1 FROM container_services WHERE id = %Q", id));
 }
 
@@ -439,7 +403,7 @@ Test(catalog, delete_non_uuid_is_404)
 {
 	struct berr e = {0};
 
-	cr_assert(eq(int, catalog_delete(st, team_a, "web", &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_delete(fx.st, fx.team_a, "web", &e), B_ENOTFOUND));
 }
 
 /* ---- catalog_deploy ---- */
@@ -450,7 +414,7 @@ static int deploy_in(const char *status, char *id)
 
 	add_service("web", id);
 	set_status(id, status);
-	return catalog_deploy(st, team_a, id, &e);
+	return catalog_deploy(fx.st, fx.team_a, id, &e);
 }
 
 Test(catalog, deploy_created_service_sets_deploying_and_the_spec)
@@ -515,7 +479,7 @@ Test(catalog, deploy_of_another_team_is_404)
 	char id[UUID_STR_LEN + 1], v[32];
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_deploy(st, team_b, id, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_deploy(fx.st, fx.team_b, id, &e), B_ENOTFOUND));
 	service_col(id, "service_status", v, sizeof(v));
 	cr_assert(eq(str, v, "created"));
 }
@@ -528,8 +492,8 @@ Test(catalog, deploy_takes_the_definition_as_it_is_now)
 	const char *image;
 
 	add_service("web", id);
-	cr_assert(eq(int, update(team_a, id, renamed, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, catalog_deploy(st, team_a, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, update(fx.team_a, id, renamed, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_deploy(fx.st, fx.team_a, id, &e), B_OK), "%s", e.message);
 	service_col(id, "deployed_spec", v, sizeof(v));
 	spec = cJSON_Parse(v);
 	image = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "docker_image"));
@@ -546,7 +510,7 @@ Test(catalog, undeploy_without_replicas_is_stopped)
 
 	add_service("web", id);
 	set_status(id, "deploying");
-	cr_assert(eq(int, catalog_undeploy(st, team_a, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, id, &e), B_OK), "%s", e.message);
 	service_col(id, "service_status", v, sizeof(v));
 	cr_assert(eq(str, v, "stopped"));
 }
@@ -558,9 +522,9 @@ Test(catalog, undeploy_with_a_replica_is_stopping)
 
 	add_service("web", id);
 	set_status(id, "running");
-	cr_assert(eq(int, fleet_agent_connect(st, team_a, "gpu-a", NULL, ag, &e), B_OK));
-	cr_assert(eq(int, fleet_replica_add(st, id, ag, NULL, r, &e), B_OK));
-	cr_assert(eq(int, catalog_undeploy(st, team_a, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_agent_connect(fx.st, fx.team_a, "gpu-a", NULL, ag, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_add(fx.st, id, ag, NULL, r, &e), B_OK));
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, id, &e), B_OK), "%s", e.message);
 	service_col(id, "service_status", v, sizeof(v));
 	cr_assert(eq(str, v, "stopping"));
 }
@@ -572,10 +536,10 @@ Test(catalog, undeploy_with_a_stopped_replica_row_is_stopping)
 
 	add_service("web", id);
 	set_status(id, "failed");
-	cr_assert(eq(int, fleet_agent_connect(st, team_a, "gpu-a", NULL, ag, &e), B_OK));
-	cr_assert(eq(int, fleet_replica_add(st, id, ag, NULL, r, &e), B_OK));
-	cr_assert(eq(int, fleet_replica_set_state(st, r, "stopped", "", &e), B_OK));
-	cr_assert(eq(int, catalog_undeploy(st, team_a, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_agent_connect(fx.st, fx.team_a, "gpu-a", NULL, ag, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_add(fx.st, id, ag, NULL, r, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, r, "stopped", "", &e), B_OK));
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, id, &e), B_OK), "%s", e.message);
 	service_col(id, "service_status", v, sizeof(v));
 	cr_assert(eq(str, v, "stopping"));
 }
@@ -586,7 +550,7 @@ Test(catalog, undeploy_created_is_409)
 	char id[UUID_STR_LEN + 1];
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_undeploy(st, team_a, id, &e), B_ECONFLICT));
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, id, &e), B_ECONFLICT));
 }
 
 Test(catalog, undeploy_stopped_is_409)
@@ -596,7 +560,7 @@ Test(catalog, undeploy_stopped_is_409)
 
 	add_service("web", id);
 	set_status(id, "stopped");
-	cr_assert(eq(int, catalog_undeploy(st, team_a, id, &e), B_ECONFLICT));
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, id, &e), B_ECONFLICT));
 }
 
 Test(catalog, undeploy_of_another_team_is_404)
@@ -606,7 +570,7 @@ Test(catalog, undeploy_of_another_team_is_404)
 
 	add_service("web", id);
 	set_status(id, "running");
-	cr_assert(eq(int, catalog_undeploy(st, team_b, id, &e), B_ENOTFOUND));
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_b, id, &e), B_ENOTFOUND));
 	service_col(id, "service_status", v, sizeof(v));
 	cr_assert(eq(str, v, "running"));
 }
@@ -682,10 +646,10 @@ Test(catalog, add_replicas_names_the_agent)
 	int size;
 
 	add_service("web", id);
-	cr_assert(eq(int, fleet_agent_connect(st, team_a, "gpu-a", NULL, ag, &e), B_OK));
-	cr_assert(eq(int, fleet_replica_add(st, id, ag, NULL, r, &e), B_OK));
-	cr_assert(eq(int, catalog_get(st, team_a, id, &svc, &e), B_OK));
-	cr_assert(eq(int, catalog_add_replicas(st, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_agent_connect(fx.st, fx.team_a, "gpu-a", NULL, ag, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_add(fx.st, id, ag, NULL, r, &e), B_OK));
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, id, &svc, &e), B_OK));
+	cr_assert(eq(int, catalog_add_replicas(fx.st, svc, &e), B_OK), "%s", e.message);
 	list = cJSON_GetObjectItem(svc, "replica_list");
 	size = cJSON_GetArraySize(list);
 	it = cJSON_GetArrayItem(list, 0);
@@ -710,8 +674,8 @@ Test(catalog, add_replicas_without_replicas_is_an_empty_list)
 	int size;
 
 	add_service("web", id);
-	cr_assert(eq(int, catalog_get(st, team_a, id, &svc, &e), B_OK));
-	cr_assert(eq(int, catalog_add_replicas(st, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_get(fx.st, fx.team_a, id, &svc, &e), B_OK));
+	cr_assert(eq(int, catalog_add_replicas(fx.st, svc, &e), B_OK), "%s", e.message);
 	is_array = cJSON_IsArray(cJSON_GetObjectItem(svc, "replica_list"));
 	size = cJSON_GetArraySize(cJSON_GetObjectItem(svc, "replica_list"));
 	cJSON_Delete(svc);

@@ -2,6 +2,7 @@
  * offline, runtime, the paginated list, replica rows and reports, counts and the healthy set,
  * against a real temporary SQLite file. */
 #include "berth.h"
+#include "fixture.h"
 #include "fleet.h"
 #include "acct.h"
 #include "crypto.h"
@@ -13,7 +14,6 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -22,43 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char store_dir[64];
-static char db_path[128];
-static struct store *st;
-static char team_a[UUID_STR_LEN + 1], team_b[UUID_STR_LEN + 1];
-
-static void store_setup(void)
-{
-	struct berr e = {0};
-
-	cr_assert(eq(int, crypto_init(), B_OK));
-	snprintf(store_dir, sizeof(store_dir), "/tmp/berth-fleet-test-XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(store_dir), NULL)), "mkdtemp failed");
-	snprintf(db_path, sizeof(db_path), "%s/berth.db", store_dir);
-	cr_assert(eq(int, store_open(db_path, &st, &e), B_OK), "store_open: %s", e.message);
-	cr_assert(eq(int, store_migrate(st, &e), B_OK), "store_migrate: %s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-a", team_a, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-b", team_b, &e), B_OK), "%s", e.message);
-}
-
-static void store_teardown(void)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (st)
-		store_close(st);
-	st = NULL;
-	if (!store_dir[0] || !(d = opendir(store_dir)))
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	(void)rmdir(store_dir);
-}
-
-TestSuite(fleet, .init = store_setup, .fini = store_teardown);
+TestSuite(fleet, .init = fixture_store_open, .fini = fixture_store_close);
 
 /* ---- helpers ---- */
 
@@ -77,7 +41,7 @@ static bool query(char *out, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	cr_assert(eq(int, sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK), "%s: %s", sql,
 		  sqlite3_errmsg(db));
 	row = sqlite3_step(q) == SQLITE_ROW;
@@ -113,7 +77,7 @@ static void agent_connect(const char *team, const char *name, char *id)
 {
 	struct berr e = {0};
 
-	cr_assert(eq(int, fleet_agent_connect(st, team, name, NULL, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_agent_connect(fx.st, team, name, NULL, id, &e), B_OK), "%s", e.message);
 }
 
 static void online(const char *id, const char *info_text)
@@ -123,12 +87,12 @@ static void online(const char *id, const char *info_text)
 	int rc;
 
 	cr_assert(not(eq(ptr, info, NULL)));
-	rc = fleet_agent_online(st, id, info, &e);
+	rc = fleet_agent_online(fx.st, id, info, &e);
 	cJSON_Delete(info);
 	cr_assert(eq(int, rc, B_OK), "%s", e.message);
 }
 
-/* A service of team_a; its id to id. */
+/* A service of fx.team_a; its id to id. */
 static void add_service(const char *slug, char *id)
 {
 	struct berr e = {0};
@@ -139,8 +103,8 @@ static void add_service(const char *slug, char *id)
 	snprintf(body, sizeof(body), "{\"service_slug\":\"%s\",\"docker_image\":\"nginx\"}", slug);
 	b = cJSON_Parse(body);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "%s", e.message);
-	snprintf(v.team_id, sizeof(v.team_id), "%s", team_a);
-	cr_assert(eq(int, svc_insert(st, &v, &e), B_OK), "%s", e.message);
+	snprintf(v.team_id, sizeof(v.team_id), "%s", fx.team_a);
+	cr_assert(eq(int, svc_insert(fx.st, &v, &e), B_OK), "%s", e.message);
 	snprintf(id, UUID_STR_LEN + 1, "%s", v.id);
 	svc_free(&v);
 	cJSON_Delete(b);
@@ -150,7 +114,7 @@ static void add_replica(const char *svc, const char *agent, const char *gpus, ch
 {
 	struct berr e = {0};
 
-	cr_assert(eq(int, fleet_replica_add(st, svc, agent, gpus, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_add(fx.st, svc, agent, gpus, id, &e), B_OK), "%s", e.message);
 }
 
 static int report(const char *agent, const char *id, const char *state, const char *detail,
@@ -158,7 +122,7 @@ static int report(const char *agent, const char *id, const char *state, const ch
 {
 	struct berr e = {0};
 
-	return fleet_replica_report(st, agent, id, state, detail, container, &e);
+	return fleet_replica_report(fx.st, agent, id, state, detail, container, &e);
 }
 
 /* Text of a member (JSON) into out. */
@@ -182,24 +146,24 @@ Test(fleet, connect_creates_an_offline_row)
 {
 	char id[UUID_STR_LEN + 1] = "", v[64];
 
-	agent_connect(team_a, "gpu-a", id);
+	agent_connect(fx.team_a, "gpu-a", id);
 	cr_assert(uuid_valid(id), "id %s", id);
 	agent_col(id, "agent_name", v, sizeof(v));
 	cr_assert(eq(str, v, "gpu-a"));
 	agent_col(id, "agent_status", v, sizeof(v));
 	cr_assert(eq(str, v, "offline"));
 	agent_col(id, "team_id", v, sizeof(v));
-	cr_assert(eq(str, v, team_a));
+	cr_assert(eq(str, v, fx.team_a));
 }
 
 Test(fleet, connect_again_returns_the_same_id)
 {
 	char first[UUID_STR_LEN + 1], second[UUID_STR_LEN + 1], n[16];
 
-	agent_connect(team_a, "gpu-a", first);
-	agent_connect(team_a, "gpu-a", second);
+	agent_connect(fx.team_a, "gpu-a", first);
+	agent_connect(fx.team_a, "gpu-a", second);
 	cr_assert(eq(str, second, first));
-	query(n, sizeof(n), "SELECT count(*) FROM agents WHERE team_id = %Q", team_a);
+	query(n, sizeof(n), "SELECT count(*) FROM agents WHERE team_id = %Q", fx.team_a);
 	cr_assert(eq(str, n, "1"));
 }
 
@@ -207,8 +171,8 @@ Test(fleet, connect_same_name_in_another_team_is_another_agent)
 {
 	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1];
 
-	agent_connect(team_a, "gpu-a", a);
-	agent_connect(team_b, "gpu-a", b);
+	agent_connect(fx.team_a, "gpu-a", a);
+	agent_connect(fx.team_b, "gpu-a", b);
 	cr_assert(not(eq(str, a, b)));
 }
 
@@ -218,7 +182,7 @@ Test(fleet, online_stores_what_the_agent_said)
 {
 	char id[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", id);
+	agent_connect(fx.team_a, "gpu-a", id);
 	online(id, "{\"agent_labels\":[\"gpu\",\"h100\"],\"gpu_capacity\":2,"
 		   "\"gpu_devices\":[\"GPU-0\",\"GPU-1\"],\"platform_arch\":\"x86_64\","
 		   "\"agent_version\":\"1.2.3\"}");
@@ -242,7 +206,7 @@ Test(fleet, online_without_arrays_stores_empty_arrays)
 {
 	char id[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", id);
+	agent_connect(fx.team_a, "gpu-a", id);
 	online(id, "{\"agent_labels\":\"gpu\",\"gpu_capacity\":\"2\",\"platform_arch\":\"x86_64\",\"agent_version\":\"1\"}");
 	agent_col(id, "agent_labels", v, sizeof(v));
 	cr_assert(eq(str, v, "[]"));
@@ -262,8 +226,8 @@ Test(fleet, online_without_arch_or_version_still_goes_online)
 	cJSON *info = cJSON_Parse("{\"agent_labels\":[\"gpu\"]}");
 	int rc;
 
-	agent_connect(team_a, "gpu-a", id);
-	rc = fleet_agent_online(st, id, info, &e);
+	agent_connect(fx.team_a, "gpu-a", id);
+	rc = fleet_agent_online(fx.st, id, info, &e);
 	cJSON_Delete(info);
 	cr_assert(eq(int, rc, B_OK), "fleet_agent_online without platform_arch/agent_version: %s",
 		  e.message);
@@ -278,9 +242,9 @@ Test(fleet, offline_marks_the_agent_offline)
 	struct berr e = {0};
 	char id[UUID_STR_LEN + 1], v[64];
 
-	agent_connect(team_a, "gpu-a", id);
+	agent_connect(fx.team_a, "gpu-a", id);
 	online(id, MIN_INFO);
-	cr_assert(eq(int, fleet_agent_offline(st, id, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_agent_offline(fx.st, id, &e), B_OK), "%s", e.message);
 	agent_col(id, "agent_status", v, sizeof(v));
 	cr_assert(eq(str, v, "offline"));
 }
@@ -290,11 +254,11 @@ Test(fleet, all_offline_marks_every_agent_offline)
 	struct berr e = {0};
 	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1], v[64];
 
-	agent_connect(team_a, "gpu-a", a);
-	agent_connect(team_b, "gpu-b", b);
+	agent_connect(fx.team_a, "gpu-a", a);
+	agent_connect(fx.team_b, "gpu-b", b);
 	online(a, MIN_INFO);
 	online(b, MIN_INFO);
-	cr_assert(eq(int, fleet_all_offline(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_all_offline(fx.st, &e), B_OK), "%s", e.message);
 	query(v, sizeof(v), "SELECT count(*) FROM agents WHERE agent_status = %Q", "online");
 	cr_assert(eq(str, v, "0"));
 }
@@ -304,8 +268,8 @@ Test(fleet, runtime_unavailable_stores_the_detail)
 	struct berr e = {0};
 	char id[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", id);
-	cr_assert(eq(int, fleet_agent_runtime(st, id, false, "docker: connection refused", &e), B_OK));
+	agent_connect(fx.team_a, "gpu-a", id);
+	cr_assert(eq(int, fleet_agent_runtime(fx.st, id, false, "docker: connection refused", &e), B_OK));
 	agent_col(id, "runtime_ok", v, sizeof(v));
 	cr_assert(eq(str, v, "0"));
 	agent_col(id, "runtime_detail", v, sizeof(v));
@@ -317,9 +281,9 @@ Test(fleet, runtime_available_clears_the_detail)
 	struct berr e = {0};
 	char id[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", id);
-	cr_assert(eq(int, fleet_agent_runtime(st, id, false, "down", &e), B_OK));
-	cr_assert(eq(int, fleet_agent_runtime(st, id, true, "ignored", &e), B_OK));
+	agent_connect(fx.team_a, "gpu-a", id);
+	cr_assert(eq(int, fleet_agent_runtime(fx.st, id, false, "down", &e), B_OK));
+	cr_assert(eq(int, fleet_agent_runtime(fx.st, id, true, "ignored", &e), B_OK));
 	agent_col(id, "runtime_ok", v, sizeof(v));
 	cr_assert(eq(str, v, "1"));
 	agent_col(id, "runtime_detail", v, sizeof(v));
@@ -334,7 +298,7 @@ static long list(const char *team, long offset, long limit, cJSON **out)
 	long total = -1;
 
 	*out = cJSON_CreateArray();
-	cr_assert(eq(int, fleet_list(st, team, offset, limit, *out, &total, &e), B_OK), "%s",
+	cr_assert(eq(int, fleet_list(fx.st, team, offset, limit, *out, &total, &e), B_OK), "%s",
 		  e.message);
 	return total;
 }
@@ -343,10 +307,10 @@ static void three_agents(char *c, char *a, char *b)
 {
 	char other[UUID_STR_LEN + 1];
 
-	agent_connect(team_a, "c-host", c);
-	agent_connect(team_a, "a-host", a);
-	agent_connect(team_a, "b-host", b);
-	agent_connect(team_b, "other", other);
+	agent_connect(fx.team_a, "c-host", c);
+	agent_connect(fx.team_a, "a-host", a);
+	agent_connect(fx.team_a, "b-host", b);
+	agent_connect(fx.team_b, "other", other);
 }
 
 Test(fleet, list_first_page_by_name_with_total)
@@ -357,7 +321,7 @@ Test(fleet, list_first_page_by_name_with_total)
 	int size;
 
 	three_agents(c, a, b);
-	total = list(team_a, 0, 2, &l);
+	total = list(fx.team_a, 0, 2, &l);
 	size = cJSON_GetArraySize(l);
 	member(cJSON_GetArrayItem(l, 0), "agent_id", n0, sizeof(n0));
 	member(cJSON_GetArrayItem(l, 1), "agent_id", n1, sizeof(n1));
@@ -376,7 +340,7 @@ Test(fleet, list_second_page)
 	int size;
 
 	three_agents(c, a, b);
-	total = list(team_a, 2, 2, &l);
+	total = list(fx.team_a, 2, 2, &l);
 	size = cJSON_GetArraySize(l);
 	member(cJSON_GetArrayItem(l, 0), "agent_id", n0, sizeof(n0));
 	cJSON_Delete(l);
@@ -392,8 +356,8 @@ Test(fleet, list_of_a_team_without_agents_is_empty)
 	long total;
 	int size;
 
-	agent_connect(team_b, "other", id);
-	total = list(team_a, 0, 20, &l);
+	agent_connect(fx.team_b, "other", id);
+	total = list(fx.team_a, 0, 20, &l);
 	size = cJSON_GetArraySize(l);
 	cJSON_Delete(l);
 	cr_assert(eq(long, total, 0));
@@ -405,8 +369,8 @@ Test(fleet, list_item_of_a_new_agent)
 	char id[UUID_STR_LEN + 1], v[128];
 	cJSON *l, *it;
 
-	agent_connect(team_a, "gpu-a", id);
-	list(team_a, 0, 20, &l);
+	agent_connect(fx.team_a, "gpu-a", id);
+	list(fx.team_a, 0, 20, &l);
 	it = cJSON_GetArrayItem(l, 0);
 	member(it, "agent_status", v, sizeof(v));
 	cr_assert(eq(str, v, "\"offline\""));
@@ -427,9 +391,9 @@ Test(fleet, list_item_says_runtime_unavailable_with_detail)
 	char id[UUID_STR_LEN + 1], st_[64], det[128];
 	cJSON *l, *it;
 
-	agent_connect(team_a, "gpu-a", id);
-	cr_assert(eq(int, fleet_agent_runtime(st, id, false, "no docker", &e), B_OK));
-	list(team_a, 0, 20, &l);
+	agent_connect(fx.team_a, "gpu-a", id);
+	cr_assert(eq(int, fleet_agent_runtime(fx.st, id, false, "no docker", &e), B_OK));
+	list(fx.team_a, 0, 20, &l);
 	it = cJSON_GetArrayItem(l, 0);
 	member(it, "runtime_status", st_, sizeof(st_));
 	member(it, "runtime_detail", det, sizeof(det));
@@ -444,7 +408,7 @@ Test(fleet, list_running_count_counts_healthy_replicas)
 	char r2[UUID_STR_LEN + 1], r3[UUID_STR_LEN + 1], v[64], labels[128];
 	cJSON *l, *it;
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	online(ag, "{\"agent_labels\":[\"gpu\"],\"gpu_capacity\":1,\"platform_arch\":\"x86_64\",\"agent_version\":\"1\"}");
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r1);
@@ -452,7 +416,7 @@ Test(fleet, list_running_count_counts_healthy_replicas)
 	add_replica(svc, ag, NULL, r3);
 	cr_assert(eq(int, report(ag, r1, "healthy", "", "c1"), B_OK));
 	cr_assert(eq(int, report(ag, r2, "healthy", "", "c2"), B_OK));
-	list(team_a, 0, 20, &l);
+	list(fx.team_a, 0, 20, &l);
 	it = cJSON_GetArrayItem(l, 0);
 	member(it, "running_count", v, sizeof(v));
 	member(it, "agent_labels", labels, sizeof(labels));
@@ -467,7 +431,7 @@ Test(fleet, replica_add_is_pending_with_its_gpus)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1] = "", v[128];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, "[\"0\",\"1\"]", r);
 	cr_assert(uuid_valid(r), "replica id %s", r);
@@ -483,7 +447,7 @@ Test(fleet, replica_add_without_gpus_stores_an_empty_array)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r);
 	replica_col(r, "gpu_ids", v, sizeof(v));
@@ -494,7 +458,7 @@ Test(fleet, replica_report_updates_the_row)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r);
 	cr_assert(eq(int, report(ag, r, "starting", "probing /health", "abc123"), B_OK));
@@ -510,7 +474,7 @@ Test(fleet, replica_report_without_container_keeps_the_known_one)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1], v[128];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r);
 	cr_assert(eq(int, report(ag, r, "starting", "", "abc123"), B_OK));
@@ -525,7 +489,7 @@ Test(fleet, replica_report_same_values_twice_is_ok)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r);
 	cr_assert(eq(int, report(ag, r, "healthy", "", "c1"), B_OK));
@@ -536,7 +500,7 @@ Test(fleet, replica_report_unknown_id_is_not_found)
 {
 	char ag[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	uuid_v7(r);
 	cr_assert(eq(int, report(ag, r, "healthy", "", "c1"), B_ENOTFOUND));
 }
@@ -546,8 +510,8 @@ Test(fleet, replica_report_from_another_agent_is_not_found)
 	char a1[UUID_STR_LEN + 1], a2[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1];
 	char r[UUID_STR_LEN + 1], v[64];
 
-	agent_connect(team_a, "gpu-a", a1);
-	agent_connect(team_a, "gpu-b", a2);
+	agent_connect(fx.team_a, "gpu-a", a1);
+	agent_connect(fx.team_a, "gpu-b", a2);
 	add_service("web", svc);
 	add_replica(svc, a1, NULL, r);
 	cr_assert(eq(int, report(a2, r, "healthy", "", "c1"), B_ENOTFOUND));
@@ -562,14 +526,14 @@ Test(fleet, replica_counts_per_state)
 	char r2[UUID_STR_LEN + 1], r3[UUID_STR_LEN + 1], *t, got[256];
 	cJSON *counts = cJSON_CreateObject();
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r1);
 	add_replica(svc, ag, NULL, r2);
 	add_replica(svc, ag, NULL, r3);
 	cr_assert(eq(int, report(ag, r1, "healthy", "", ""), B_OK));
 	cr_assert(eq(int, report(ag, r2, "healthy", "", ""), B_OK));
-	cr_assert(eq(int, fleet_replica_counts(st, counts, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_counts(fx.st, counts, &e), B_OK), "%s", e.message);
 	t = json_print(counts);
 	snprintf(got, sizeof(got), "%s", t);
 	free(t);
@@ -583,7 +547,7 @@ Test(fleet, replica_counts_of_nothing_is_empty)
 	cJSON *counts = cJSON_CreateObject();
 	int size;
 
-	cr_assert(eq(int, fleet_replica_counts(st, counts, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_counts(fx.st, counts, &e), B_OK), "%s", e.message);
 	size = cJSON_GetArraySize(counts);
 	cJSON_Delete(counts);
 	cr_assert(eq(int, size, 0));
@@ -598,8 +562,8 @@ Test(fleet, healthy_replicas_only_of_online_agents)
 	cJSON *out = cJSON_CreateArray();
 	int size;
 
-	agent_connect(team_a, "gpu-a", a1);
-	agent_connect(team_a, "gpu-b", a2);
+	agent_connect(fx.team_a, "gpu-a", a1);
+	agent_connect(fx.team_a, "gpu-b", a2);
 	online(a1, MIN_INFO);
 	add_service("web", svc);
 	add_service("api", other);
@@ -611,7 +575,7 @@ Test(fleet, healthy_replicas_only_of_online_agents)
 	cr_assert(eq(int, report(a1, r2, "starting", "", ""), B_OK));
 	cr_assert(eq(int, report(a2, r3, "healthy", "", ""), B_OK));
 	cr_assert(eq(int, report(a1, r4, "healthy", "", ""), B_OK));
-	cr_assert(eq(int, fleet_healthy_replicas(st, svc, out, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_healthy_replicas(fx.st, svc, out, &e), B_OK), "%s", e.message);
 	size = cJSON_GetArraySize(out);
 	member(cJSON_GetArrayItem(out, 0), "replica_id", rid, sizeof(rid));
 	member(cJSON_GetArrayItem(out, 0), "agent_id", aid, sizeof(aid));
@@ -626,12 +590,12 @@ Test(fleet, replica_set_state_and_delete)
 	struct berr e = {0};
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1], v[64];
 
-	agent_connect(team_a, "gpu-a", ag);
+	agent_connect(fx.team_a, "gpu-a", ag);
 	add_service("web", svc);
 	add_replica(svc, ag, NULL, r);
-	cr_assert(eq(int, fleet_replica_set_state(st, r, "stopping", "bye", &e), B_OK));
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, r, "stopping", "bye", &e), B_OK));
 	replica_col(r, "replica_state", v, sizeof(v));
 	cr_assert(eq(str, v, "stopping"));
-	cr_assert(eq(int, fleet_replica_delete(st, r, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_delete(fx.st, r, &e), B_OK));
 	cr_assert(not(query(v, sizeof(v), "SELECT 1 FROM replicas WHERE id = %Q", r)));
 }

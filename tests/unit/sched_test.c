@@ -2,6 +2,7 @@
  * spread), then sched_reconcile against a real temporary SQLite file: placement, idempotent
  * re-sends, state changes, failures, undeploy, lost agents, surplus and deployed_spec. */
 #include "berth.h"
+#include "fixture.h"
 #include "sched.h"
 #include "acct.h"
 #include "catalog.h"
@@ -15,7 +16,6 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -241,43 +241,19 @@ Test(sched_pick, gpu_ids_are_those_of_the_chosen_agent)
 
 /* ---- sched_reconcile against a real store ---- */
 
-static char store_dir[64];
-static char db_path[128];
-static struct store *st;
-static char team_a[UUID_STR_LEN + 1];
 static struct sched_plan plan;
 static const struct sched_opts opts = {.grace_s = 30, .deploy_deadline_s = 600};
 
 static void store_setup(void)
 {
-	struct berr e = {0};
-
 	memset(&plan, 0, sizeof(plan));
-	cr_assert(eq(int, crypto_init(), B_OK));
-	snprintf(store_dir, sizeof(store_dir), "/tmp/berth-sched-test-XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(store_dir), NULL)), "mkdtemp failed");
-	snprintf(db_path, sizeof(db_path), "%s/berth.db", store_dir);
-	cr_assert(eq(int, store_open(db_path, &st, &e), B_OK), "store_open: %s", e.message);
-	cr_assert(eq(int, store_migrate(st, &e), B_OK), "store_migrate: %s", e.message);
-	cr_assert(eq(int, acct_team_add(st, "team-a", team_a, &e), B_OK), "%s", e.message);
+	fixture_store_open();
 }
 
 static void store_teardown(void)
 {
-	DIR *d;
-	struct dirent *de;
-
 	sched_plan_free(&plan);
-	if (st)
-		store_close(st);
-	st = NULL;
-	if (!store_dir[0] || !(d = opendir(store_dir)))
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	(void)rmdir(store_dir);
+	fixture_store_close();
 }
 
 TestSuite(sched, .init = store_setup, .fini = store_teardown);
@@ -293,7 +269,7 @@ static void exec(const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	sqlite3_busy_timeout(db, 5000);
 	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
 	cr_assert(eq(int, rc, SQLITE_OK), "%s: %s", sql, err ? err : "");
@@ -315,7 +291,7 @@ static bool query(char *out, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	sql = sqlite3_vmprintf(fmt, ap);
 	va_end(ap);
-	cr_assert(eq(int, sqlite3_open(db_path, &db), SQLITE_OK));
+	cr_assert(eq(int, sqlite3_open(fx.db, &db), SQLITE_OK));
 	cr_assert(eq(int, sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK), "%s: %s", sql,
 		  sqlite3_errmsg(db));
 	row = sqlite3_step(q) == SQLITE_ROW;
@@ -334,18 +310,18 @@ static int query_int(const char *fmt, const char *arg)
 	return atoi(v);
 }
 
-/* An agent row of team_a; id goes to id. */
+/* An agent row of fx.team_a; id goes to id. */
 static void add_agent(const char *name, const char *labels, int gpus, int runtime_ok, char *id)
 {
 	uuid_v7(id);
 	exec("INSERT INTO agents (id, team_id, agent_name, agent_status, agent_labels, gpu_capacity,"
 	     " runtime_ok, last_heartbeat, created_at) VALUES (%Q, %Q, %Q, 'online', %Q, %d, %d,"
 	     " %lld, %lld)",
-	     id, team_a, name, labels, gpus, runtime_ok, (long long)time(NULL),
+	     id, fx.team_a, name, labels, gpus, runtime_ok, (long long)time(NULL),
 	     (long long)time(NULL));
 }
 
-/* Inserts a service of team_a from body_text (created); its id goes to id. */
+/* Inserts a service of fx.team_a from body_text (created); its id goes to id. */
 static void add_service(const char *body_text, char *id)
 {
 	struct berr e = {0};
@@ -354,8 +330,8 @@ static void add_service(const char *body_text, char *id)
 
 	cr_assert(not(eq(ptr, b, NULL)), "body does not parse: %s", body_text);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "body rejected: %s", e.message);
-	snprintf(v.team_id, sizeof(v.team_id), "%s", team_a);
-	cr_assert(eq(int, svc_insert(st, &v, &e), B_OK), "svc_insert: %s", e.message);
+	snprintf(v.team_id, sizeof(v.team_id), "%s", fx.team_a);
+	cr_assert(eq(int, svc_insert(fx.st, &v, &e), B_OK), "svc_insert: %s", e.message);
 	snprintf(id, UUID_STR_LEN + 1, "%s", v.id);
 	svc_free(&v);
 	cJSON_Delete(b);
@@ -365,10 +341,10 @@ static void deploy(const char *id)
 {
 	struct berr e = {0};
 
-	cr_assert(eq(int, catalog_deploy(st, team_a, id, &e), B_OK), "deploy: %s", e.message);
+	cr_assert(eq(int, catalog_deploy(fx.st, fx.team_a, id, &e), B_OK), "deploy: %s", e.message);
 }
 
-/* A deploying service of team_a from body_text. */
+/* A deploying service of fx.team_a from body_text. */
 static void add_deploying(const char *body_text, char *id)
 {
 	add_service(body_text, id);
@@ -381,7 +357,7 @@ static void reconcile(void)
 	struct berr e = {0};
 
 	sched_plan_free(&plan);
-	cr_assert(eq(int, sched_reconcile(st, &opts, &plan, &e), B_OK), "reconcile: %s", e.message);
+	cr_assert(eq(int, sched_reconcile(fx.st, &opts, &plan, &e), B_OK), "reconcile: %s", e.message);
 }
 
 static size_t count_ops(enum sched_op op)
@@ -426,7 +402,7 @@ static void report(const char *agent_id, const char *replica, const char *state,
 {
 	struct berr e = {0};
 
-	cr_assert(eq(int, fleet_replica_report(st, agent_id, replica, state, detail, "c0ffee", &e),
+	cr_assert(eq(int, fleet_replica_report(fx.st, agent_id, replica, state, detail, "c0ffee", &e),
 		     B_OK), "report %s: %s", state, e.message);
 }
 
@@ -662,7 +638,7 @@ Test(sched, reconcile_undeploy_deletes_live_replicas_then_stops)
 
 	add_agent("gpu-a", "[]", 0, 1, ag);
 	running_service(ag, svc, rep);
-	cr_assert(eq(int, catalog_undeploy(st, team_a, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, svc, &e), B_OK), "%s", e.message);
 	service_field(svc, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "stopping"));
 	reconcile();
@@ -688,7 +664,7 @@ Test(sched, reconcile_undeploy_resends_delete_while_stopping)
 
 	add_agent("gpu-a", "[]", 0, 1, ag);
 	running_service(ag, svc, rep);
-	cr_assert(eq(int, catalog_undeploy(st, team_a, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, svc, &e), B_OK), "%s", e.message);
 	reconcile();
 	reconcile();
 	cr_assert(eq(sz, plan.n, 1));
@@ -745,7 +721,7 @@ Test(sched, reconcile_surplus_deletes_the_unhealthy_before_the_healthy)
 	snprintf(older, sizeof(older), "%s", plan.cmds[0].replica_id);
 	cr_assert(eq(str, plan.cmds[0].agent_id, a1));
 	/* a lost agent came back: a second live replica, newer and healthy */
-	cr_assert(eq(int, fleet_replica_add(st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_add(fx.st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
 	report(a1, older, "starting", "waiting for health");
 	report(a2, newer, "healthy", "");
 	reconcile();
@@ -768,7 +744,7 @@ Test(sched, reconcile_surplus_of_healthy_removes_the_newest)
 	add_agent("gpu-a", "[]", 0, 1, a1);
 	add_agent("gpu-b", "[]", 0, 1, a2);
 	running_service(a1, svc, older);
-	cr_assert(eq(int, fleet_replica_add(st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_add(fx.st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
 	report(a2, newer, "healthy", "");
 	reconcile();
 	cr_assert(eq(sz, count_ops(SCHED_DELETE), 1));
@@ -784,7 +760,7 @@ Test(sched, reconcile_trimmed_replica_reported_stopped_is_forgotten)
 	add_agent("gpu-a", "[]", 0, 1, a1);
 	add_agent("gpu-b", "[]", 0, 1, a2);
 	running_service(a1, svc, older);
-	cr_assert(eq(int, fleet_replica_add(st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, fleet_replica_add(fx.st, svc, a2, "[]", newer, &e), B_OK), "%s", e.message);
 	report(a2, newer, "healthy", "");
 	reconcile();
 	report(a2, newer, "stopped", "");
@@ -805,8 +781,8 @@ Test(sched, reconcile_put_after_deploy_waits_for_the_next_deploy)
 	running_service(ag, svc, rep);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "%s", e.message);
 	snprintf(v.id, sizeof(v.id), "%s", svc);
-	snprintf(v.team_id, sizeof(v.team_id), "%s", team_a);
-	cr_assert(eq(int, catalog_update(st, team_a, &v, &e), B_OK), "update: %s", e.message);
+	snprintf(v.team_id, sizeof(v.team_id), "%s", fx.team_a);
+	cr_assert(eq(int, catalog_update(fx.st, fx.team_a, &v, &e), B_OK), "update: %s", e.message);
 	svc_free(&v);
 	cJSON_Delete(b);
 	reconcile();
@@ -829,11 +805,11 @@ Test(sched, reconcile_redeploy_takes_the_updated_definition)
 	running_service(ag, svc, rep);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "%s", e.message);
 	snprintf(v.id, sizeof(v.id), "%s", svc);
-	snprintf(v.team_id, sizeof(v.team_id), "%s", team_a);
-	cr_assert(eq(int, catalog_update(st, team_a, &v, &e), B_OK), "update: %s", e.message);
+	snprintf(v.team_id, sizeof(v.team_id), "%s", fx.team_a);
+	cr_assert(eq(int, catalog_update(fx.st, fx.team_a, &v, &e), B_OK), "update: %s", e.message);
 	svc_free(&v);
 	cJSON_Delete(b);
-	cr_assert(eq(int, catalog_undeploy(st, team_a, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, svc, &e), B_OK), "%s", e.message);
 	reconcile();
 	report(ag, rep, "stopped", "");
 	reconcile();
@@ -935,7 +911,7 @@ Test(sched, external_undeploy_deletes_the_egress_replica_then_stops)
 	snprintf(rep, sizeof(rep), "%s", plan.cmds[0].replica_id);
 	report(a, rep, "healthy", "");
 	reconcile();
-	cr_assert(eq(int, catalog_undeploy(st, team_a, svc, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, svc, &e), B_OK), "%s", e.message);
 	reconcile();
 	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, rep), NULL)));
 	report(a, rep, "stopped", "");
