@@ -109,7 +109,7 @@ $(BUILD)/tests/docker/replicas_test: $(BUILD)/obj/tests/agent/replicas_test.o \
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/docker/proxy_test: $(BUILD)/obj/tests/agent/proxy_test.o \
-		$(BUILD)/obj/agent/upstream.o $(BUILD)/obj/agent/serve.o \
+		$(BUILD)/obj/agent/upstream.o $(BUILD)/obj/agent/keepalive.o $(BUILD)/obj/agent/serve.o \
 		$(BUILD)/obj/agent/egress.o $(BUILD)/obj/agent/spec.o \
 		$(BUILD)/obj/agent/replicas.o $(BUILD)/obj/agent/docker.o $(LIBBERTH)
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "egress.h"
 #include "crypto.h"
+#include "keepalive.h"
 #include "log.h"
 #include "valid.h"
 
@@ -315,6 +316,7 @@ static void agent_stop(struct agent *a)
 	tunnel_stop(a);
 	serve_forget_streams(a);
 	egress_stop(a);
+	keepalive_flush(NULL);
 	if (a->replicas)
 		replicas_free(a->replicas);
 	if (a->runtime_timer)

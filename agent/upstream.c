@@ -2,8 +2,10 @@
  * machine over the bufferevent's input: the response head (bounded, parsed whole once its
  * blank line is in), then the body by its framing; bytes go to the caller as they arrive,
  * nothing is kept whole. Callbacks may free the upstream they come from: entry points count
- * themselves in busy, and upstream_free during one only marks it released. */
+ * themselves in busy, and upstream_free during one only marks it released. A connection whose
+ * exchange ended cleanly goes back to keepalive.c for the next call to the same address. */
 #include "berth.h"
+#include "keepalive.h"
 #include "upstream.h"
 
 #include <event2/buffer.h>
@@ -21,6 +23,7 @@
 #define CHUNK_SIZE_DIGITS 15    /* hex digits of a chunk size: below 2^60 */
 #define LENGTH_DIGITS 18        /* decimal digits of a Content-Length */
 #define WHERE_MAX 80            /* "[v6 address]:port" */
+#define UPSTREAM_IO_MAX ((size_t)256 * 1024) /* bytes per read or write system call */
 
 enum up_state {
 	UP_HEAD,        /* waiting for the response head */
@@ -37,6 +40,7 @@ enum up_state {
 enum up_framing { FRAME_PENDING, FRAME_LENGTH, FRAME_CHUNKED, FRAME_NONE };
 
 struct upstream {
+	struct event_base *base;
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct upstream_callbacks cb;
@@ -54,6 +58,16 @@ struct upstream {
 	int busy;                   /* > 0 while one of our libevent callbacks runs */
 	bool released;              /* upstream_free came while busy */
 	bool finished;              /* finish was reported (or is being) */
+	/* keeping the connection */
+	bool poolable;              /* u made the connection (not rq->bev): it may be kept */
+	bool reused;                /* it came from keepalive.c */
+	bool retried;               /* a stale reused connection was replaced once */
+	bool answered;              /* a byte of the answer came */
+	bool closing;               /* the answer ends the connection (close, HTTP/1.0, EOF) */
+	bool keep;                  /* the exchange ended cleanly: the connection goes back */
+	long long content_length;   /* of the request body as given; -1 unknown */
+	long long body_sent;        /* request body bytes written */
+	struct evbuffer *head_copy; /* the head sent on a reused connection, for the retry */
 };
 
 static size_t open_count;
@@ -156,10 +170,15 @@ static bool parse_decimal(const char *s, long long *out)
 
 static void up_destroy(struct upstream *u)
 {
-	bufferevent_free(u->bev);
+	if (u->keep)
+		keepalive_put(u->base, u->where, u->bev);
+	else
+		bufferevent_free(u->bev);
 	event_free(u->deadline);
 	if (u->head_out)
 		evbuffer_free(u->head_out);
+	if (u->head_copy)
+		evbuffer_free(u->head_copy);
 	free(u);
 	open_count--;
 }
@@ -194,12 +213,23 @@ static void up_leave(struct upstream *u)
 		up_destroy(u);
 }
 
+/* Whether the connection can carry another exchange: this one ended cleanly both ways, with
+ * nothing of it left in either direction. */
+static bool up_reusable(struct upstream *u)
+{
+	return u->poolable && !u->closing && u->body_ended &&
+	       (u->framing != FRAME_LENGTH || u->body_sent == u->content_length) &&
+	       evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 &&
+	       evbuffer_get_length(bufferevent_get_output(u->bev)) == 0;
+}
+
 /* Reports the end, once: e NULL when the response is complete. */
 static void up_report(struct upstream *u, int rc, const struct berr *e)
 {
 	if (u->finished)
 		return;
 	u->finished = true;
+	u->keep = rc == B_OK && up_reusable(u);
 	u->state = UP_DONE;
 	bufferevent_disable(u->bev, EV_READ | EV_WRITE);
 	evtimer_del(u->deadline);
@@ -257,7 +287,6 @@ static void head_build(struct upstream *u, const struct upstream_request *rq)
 	for (size_t i = 0; i < rq->nheaders; i++)
 		if (!hop_by_hop(rq->headers[i].name))
 			evbuffer_add_printf(b, "%s: %s\r\n", rq->headers[i].name, rq->headers[i].value);
-	evbuffer_add_printf(b, "Connection: close\r\n");
 }
 
 /* Sends the head, now that the body's framing is known. */
@@ -271,6 +300,12 @@ static void head_send(struct upstream *u, enum up_framing f, long long length)
 	else if (u->length_wanted)
 		evbuffer_add_printf(u->head_out, "Content-Length: 0\r\n");
 	evbuffer_add(u->head_out, "\r\n", 2);
+	if (u->reused) {
+		u->head_copy = evbuffer_new();
+		if (!u->head_copy || evbuffer_add(u->head_copy, evbuffer_pullup(u->head_out, -1),
+						  evbuffer_get_length(u->head_out)))
+			abort();
+	}
 	bufferevent_write_buffer(u->bev, u->head_out);
 	evbuffer_free(u->head_out);
 	u->head_out = NULL;
@@ -282,6 +317,7 @@ void upstream_write(struct upstream *u, const void *p, size_t n)
 		return;
 	if (u->framing == FRAME_PENDING)
 		head_send(u, FRAME_CHUNKED, 0);
+	u->body_sent += (long long)n;
 	if (u->framing == FRAME_CHUNKED) {
 		evbuffer_add_printf(bufferevent_get_output(u->bev), "%zx\r\n", n);
 		bufferevent_write(u->bev, p, n);
@@ -320,6 +356,7 @@ struct head {
 	size_t n;
 	const char *te, *cl, *connection;
 	bool cl_conflict;
+	bool http10;
 };
 
 /* "HTTP/1.x NNN[ reason]". */
@@ -382,6 +419,7 @@ static int parse_head(struct upstream *u, char *text, struct head *hd)
 	if (line)
 		line[strcspn(line, "\r")] = '\0';
 	hd->status = line ? parse_status_line(line) : -1;
+	hd->http10 = line && strncmp(line, "HTTP/1.0", 8) == 0;
 	if (hd->status < 0) {
 		up_fail(u, B_EUPSTREAM, "the container at %s sent a malformed status line",
 			  u->where);
@@ -468,6 +506,7 @@ static int head_deliver(struct upstream *u, char *text)
 		return -1;
 	}
 	evtimer_del(u->deadline);
+	u->closing = hd.http10 || (hd.connection && list_has(hd.connection, "close"));
 	u->state = (enum up_state)state;
 	u->cb.head(u->arg, hd.status, out, head_forward(&hd, out), body);
 	if (!stopped(u) && u->state == UP_DONE)
@@ -644,6 +683,7 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	up_enter(u);
+	u->answered = true;
 	up_parse(u);
 	up_leave(u);
 }
@@ -664,6 +704,7 @@ static void up_on_eof(struct upstream *u)
 	up_parse(u);
 	if (stopped(u))
 		return;
+	u->closing = true;
 	if (u->state == UP_CLOSE)
 		up_done(u);
 	else if (u->state == UP_HEAD)
@@ -674,6 +715,29 @@ static void up_on_eof(struct upstream *u)
 			  "middle of the body", u->where);
 }
 
+static int up_connect(struct upstream *u, struct berr *e);
+
+/* A kept connection the container had closed (the race keepalive.h describes) is replaced
+ * once by a new one, when nothing but the head went on it: the head is sent again. */
+static bool up_retry(struct upstream *u)
+{
+	struct berr e = {0};
+
+	if (!u->reused || u->retried || u->answered || u->body_sent > 0 || !u->head_copy ||
+	    u->state != UP_HEAD)
+		return false;
+	u->retried = true;
+	u->reused = false;
+	bufferevent_free(u->bev);
+	u->bev = bufferevent_socket_new(u->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!u->bev)
+		abort();
+	bufferevent_write_buffer(u->bev, u->head_copy);
+	if (up_connect(u, &e))
+		up_report(u, B_EUPSTREAM, &e);
+	return true;
+}
+
 static void up_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream *u = arg;
@@ -681,7 +745,9 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	up_enter(u);
-	if ((what & BEV_EVENT_ERROR) && (what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_READING))
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && up_retry(u))
+		; /* on a new connection now */
+	else if ((what & BEV_EVENT_ERROR) && (what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_READING))
 		/* The container stopped reading the request: it may have answered already (e.g.
 		 * 413 and close), so the read side decides; the rest of the body is dropped. */
 		u->body_ended = true;
@@ -722,6 +788,9 @@ static void up_nodelay(struct upstream *u)
 
 	if (fd >= 0)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* a bulk body in large reads and writes, not libevent's 16 KiB ones */
+	bufferevent_set_max_single_read(u->bev, UPSTREAM_IO_MAX);
+	bufferevent_set_max_single_write(u->bev, UPSTREAM_IO_MAX);
 }
 
 static int up_connect(struct upstream *u, struct berr *e)
@@ -762,10 +831,17 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 		u->where[0] = '\0'; /* fails to parse below */
 	u->cb = *cb;
 	u->arg = arg;
+	u->base = base;
+	u->poolable = !rq->bev;
+	u->content_length = rq->content_length;
 	u->timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms : UPSTREAM_TIMEOUT_MS_DEFAULT;
 	u->head_request = strcmp(rq->method, "HEAD") == 0;
 	u->length_wanted = method_takes_body(rq->method);
-	u->bev = rq->bev ? rq->bev : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	u->bev = rq->bev;
+	if (!u->bev && (u->bev = keepalive_take(u->where)))
+		u->reused = true;
+	else if (!u->bev)
+		u->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	u->deadline = evtimer_new(base, up_on_deadline, u);
 	u->head_out = evbuffer_new();
 	if (!u->bev || !u->deadline || !u->head_out)
@@ -773,7 +849,7 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	head_build(u, rq);
 	if (rq->content_length >= 0)
 		head_send(u, FRAME_LENGTH, rq->content_length);
-	if (rq->bev) {
+	if (rq->bev || u->reused) {
 		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
 		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 		up_nodelay(u);

@@ -1,5 +1,6 @@
 /* upstream.h: one HTTP/1.1 request from the agent to a container, on a libevent bufferevent
- * (one connection per request, "Connection: close"). It owns the HTTP/1.1 wire: the request
+ * (a kept-alive connection of keepalive.c when one to the address is idle, else a new one
+ * that goes back there once its exchange ended cleanly). It owns the HTTP/1.1 wire: the request
  * head and body framing (Content-Length, chunked, or none), hop-by-hop headers both ways, the
  * bounded response head, 1xx interim answers, and the body decoded (Content-Length, chunked,
  * until close) and handed over as it arrives. Which headers a caller may send, and what an

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "crypto.h"
 #include "docker.h"
+#include "keepalive.h"
 #include "log.h"
 #include "replicas.h"
 #include "upstream.h"
@@ -442,6 +443,7 @@ static void teardown(void)
 		evbuffer_free(calls[i]->body);
 		free(calls[i]);
 	}
+	keepalive_flush(NULL);
 	replicas_free(agent.replicas); /* first, or it would restart what is removed below */
 	for (size_t i = 0; i < nids; i++) {
 		snprintf(name, sizeof(name), DOCKER_NAME_PREFIX "%s", ids[i]);
@@ -486,8 +488,7 @@ Test(proxy, get_forwards_method_path_query_and_headers_less_hop_by_hop)
 	cr_assert(eq(str, jval(hd, "x-custom"), "yes"));
 	cr_assert(eq(str, jval(hd, "user-agent"), "proxy-test"));
 	cr_assert(eq(str, jval(hd, "cookie"), "a=1; b=2"));
-	cr_assert(eq(str, jval(hd, "connection"), "close"));
-	for (const char *const *n = (const char *const[]){"te", "proxy-authorization",
+	for (const char *const *n = (const char *const[]){"connection", "te", "proxy-authorization",
 			"x-berth-timeout-ms", "x-berth-secret", "content-length",
 			"transfer-encoding", NULL}; *n; n++)
 		cr_assert(eq(ptr, (void *)jstr(hd, *n), NULL), "%s was forwarded", *n);
@@ -831,8 +832,11 @@ struct script {
 	const char *after;
 	bool close;                  /* close once the answer is out */
 	bool answered;
+	const char *every;           /* or: this answers every request, on every connection */
 	struct evbuffer *got;        /* every request byte received */
 };
+
+#define PEERS_MAX (KEEPALIVE_PER_ADDRESS + 8)
 
 struct result {
 	struct upstream *u;
@@ -849,33 +853,58 @@ struct result {
 
 static struct evconnlistener *listener;
 static struct script script;
-static struct bufferevent *peer;
+static struct bufferevent *peer;               /* the newest connection */
+static struct bufferevent *peers[PEERS_MAX];   /* every open one */
+static int accepts;
 static struct result res;
+
+static void peer_close(struct bufferevent *bev)
+{
+	for (size_t i = 0; i < PEERS_MAX; i++)
+		if (peers[i] == bev)
+			peers[i] = NULL;
+	if (peer == bev)
+		peer = NULL;
+	bufferevent_free(bev);
+}
 
 static void peer_written(struct bufferevent *bev, void *arg)
 {
 	(void)arg;
-	if (script.close && script.answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		bufferevent_free(bev);
-		peer = NULL;
-	}
+	if (script.close && script.answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		peer_close(bev);
 }
+
+/* The connection that closes at its next request, unanswered (a kept one gone stale). */
+static struct bufferevent *drop_peer;
 
 static void peer_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	(void)arg;
+	if (bev == drop_peer) {
+		drop_peer = NULL;
+		peer_close(bev);
+		return;
+	}
+	if (script.every) {
+		struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+
+		if (end.pos >= 0) {
+			evbuffer_drain(in, (size_t)end.pos + 4);
+			bufferevent_write(bev, script.every, strlen(script.every));
+		}
+		return;
+	}
 	evbuffer_add_buffer(script.got, in);
 	if (script.answer && evbuffer_search(script.got, script.after, strlen(script.after),
 					     NULL).pos >= 0) {
 		bufferevent_write(bev, script.answer, script.answer_len);
 		script.answer = NULL;
 		script.answered = true;
-		if (script.close && script.answer_len == 0) {
-			bufferevent_free(bev);
-			peer = NULL;
-		}
+		if (script.close && script.answer_len == 0)
+			peer_close(bev);
 	}
 }
 
@@ -883,8 +912,7 @@ static void peer_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	bufferevent_free(bev);
-	peer = NULL;
+	peer_close(bev);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -897,6 +925,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	peer = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(peer, peer_read, peer_written, peer_event, NULL);
 	bufferevent_enable(peer, EV_READ | EV_WRITE);
+	accepts++;
+	for (size_t i = 0; i < PEERS_MAX; i++) {
+		if (!peers[i]) {
+			peers[i] = peer;
+			break;
+		}
+	}
 }
 
 static int listen_port(struct evconnlistener *l)
@@ -966,8 +1001,10 @@ static void u_setup(void)
 static void u_teardown(void)
 {
 	upstream_free(res.u);
-	if (peer)
-		bufferevent_free(peer);
+	keepalive_flush(NULL);
+	for (size_t i = 0; i < PEERS_MAX; i++)
+		if (peers[i])
+			peer_close(peers[i]);
 	peer = NULL;
 	evconnlistener_free(listener);
 	evbuffer_free(script.got);
@@ -1081,7 +1118,7 @@ Test(upstream, request_head_and_chunked_body_on_the_wire)
 	cr_assert(eq(str, (char *)res_text(), "ok"));
 	n = (size_t)snprintf(want, sizeof(want),
 		"POST /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-A: 1\r\naccept: */*\r\n"
-		"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n"
 		"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", port);
 	evbuffer_add(script.got, "", 1);
 	cr_assert(eq(str, (char *)evbuffer_pullup(script.got, -1), want));
@@ -1302,4 +1339,171 @@ Test(upstream, bad_requests_do_not_start)
 	rq.host = "not-an-ip";
 	cr_assert(eq(ptr, upstream_open(base, &rq, &res_cb, NULL, &e), NULL));
 	cr_assert(eq(sz, upstream_open_count(), (size_t)0));
+}
+
+/* ---- kept-alive connections (keepalive.c) ---- */
+
+#define OK_ANSWER "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+/* A GET to port answered with text on whatever connection upstream picks (which the server
+ * closes after answering when close); B_OK or not. */
+static int get_on(int port, const char *text, bool close)
+{
+	res.finished = false;
+	res.status = res.rc = 0;
+	res.nh = 0;
+	res.why[0] = '\0';
+	evbuffer_drain(res.body, evbuffer_get_length(res.body));
+	answer_with(text, close);
+	open_to(port, "GET", NULL, 0, -1, 5000);
+	upstream_end(res.u);
+	cr_assert(wait_for(res_finished, NULL, 5000), "no end");
+	return res.rc;
+}
+
+static size_t requests_seen(void)
+{
+	static const char line[] = "GET /p?q=1 HTTP/1.1\r\n";
+	size_t n = 0;
+	struct evbuffer_ptr p = evbuffer_search(script.got, line, strlen(line), NULL);
+
+	while (p.pos >= 0) {
+		n++;
+		if (evbuffer_ptr_set(script.got, &p, 1, EVBUFFER_PTR_ADD))
+			break;
+		p = evbuffer_search(script.got, line, strlen(line), &p);
+	}
+	return n;
+}
+
+Test(upstream, a_clean_exchange_leaves_its_connection_for_the_next_call)
+{
+	int port = listen_port(listener);
+
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK), "%s", res.why);
+	cr_assert(eq(sz, keepalive_count(), (size_t)1));
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK), "%s", res.why);
+	cr_assert(eq(str, (char *)res_text(), "ok"));
+	cr_assert(eq(int, accepts, 1), "the second call connected anew");
+	cr_assert(eq(sz, requests_seen(), (size_t)2));
+	cr_assert(eq(sz, keepalive_count(), (size_t)1));
+	cr_assert(not(eq(ptr, peer, NULL)), "the server lost its connection");
+}
+
+Test(upstream, an_answer_that_ends_the_connection_is_not_kept)
+{
+	int port = listen_port(listener);
+
+	cr_assert(eq(int, get_on(port, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+				 "Content-Length: 2\r\n\r\nok", false), B_OK));
+	cr_assert(eq(sz, keepalive_count(), (size_t)0), "Connection: close was kept");
+	cr_assert(eq(int, get_on(port, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false),
+		     B_OK));
+	cr_assert(eq(sz, keepalive_count(), (size_t)0), "an HTTP/1.0 answer was kept");
+	cr_assert(eq(int, get_on(port, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nok",
+			    true), B_OK));
+	run_for(50);
+	cr_assert(eq(sz, keepalive_count(), (size_t)0), "a body framed by the close was kept");
+	cr_assert(eq(int, accepts, 3));
+}
+
+Test(upstream, a_request_body_not_sent_whole_does_not_leave_its_connection)
+{
+	int port = listen_port(listener);
+
+	script.after = "\r\n\r\n";
+	answer_with("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n", false);
+	open_to(port, "POST", NULL, 0, 10, 5000);
+	upstream_write(res.u, "12345", 5);
+	cr_assert(wait_for(res_finished, NULL, 5000), "no end");
+	cr_assert(eq(int, res.status, 413));
+	cr_assert(eq(sz, keepalive_count(), (size_t)0), "half a body was left on a kept connection");
+}
+
+Test(upstream, a_kept_connection_the_container_closes_is_dropped)
+{
+	int port = listen_port(listener);
+
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK));
+	cr_assert(eq(sz, keepalive_count(), (size_t)1));
+	peer_close(peer);
+	run_for(100);
+	cr_assert(eq(sz, keepalive_count(), (size_t)0));
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK), "%s", res.why);
+	cr_assert(eq(int, accepts, 2));
+}
+
+Test(upstream, a_kept_connection_closed_as_it_is_reused_is_replaced_once)
+{
+	int port = listen_port(listener);
+
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK));
+	drop_peer = peer; /* it closes when the next request arrives, without an answer */
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK), "%s", res.why);
+	cr_assert(eq(str, (char *)res_text(), "ok"));
+	cr_assert(eq(int, accepts, 2), "the call did not move to a new connection");
+	cr_assert(eq(sz, requests_seen(), (size_t)2), "the head was not sent again whole");
+}
+
+Test(upstream, an_idle_connection_is_closed_after_its_time)
+{
+	int port = listen_port(listener);
+
+	cr_assert(eq(int, get_on(port, OK_ANSWER, false), B_OK));
+	cr_assert(eq(sz, keepalive_count(), (size_t)1));
+	run_for(KEEPALIVE_IDLE_MS / 2);
+	cr_assert(eq(sz, keepalive_count(), (size_t)1), "closed before its time");
+	run_for(KEEPALIVE_IDLE_MS / 2 + 500);
+	cr_assert(eq(sz, keepalive_count(), (size_t)0));
+	cr_assert(eq(ptr, peer, NULL), "the server still has its connection");
+}
+
+static int open_peers(void)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < PEERS_MAX; i++)
+		n += peers[i] != NULL;
+	return n;
+}
+
+static size_t many_done;
+
+static void many_finish(void *arg, int rc, const struct berr *e)
+{
+	struct upstream **slot = arg;
+
+	(void)e;
+	many_done += rc == B_OK;
+	upstream_free(*slot);
+	*slot = NULL;
+}
+
+static bool all_done(const void *arg)
+{
+	return many_done == *(const size_t *)arg;
+}
+
+Test(upstream, at_most_the_cap_of_idle_connections_per_address_is_kept)
+{
+	static const struct upstream_callbacks cb = {.head = res_head, .body = res_body,
+						     .finish = many_finish};
+	static struct upstream *u[KEEPALIVE_PER_ADDRESS + 3];
+	struct upstream_request rq = {.host = "127.0.0.1", .port = listen_port(listener),
+				      .method = "GET", .target = "/", .content_length = -1};
+	size_t n = B_ARRAY_LEN(u);
+	struct berr e = {0};
+
+	/* calls at once, each on a connection of its own, all answered */
+	script.every = OK_ANSWER;
+	for (size_t i = 0; i < n; i++) {
+		u[i] = upstream_open(base, &rq, &cb, &u[i], &e);
+		cr_assert(not(eq(ptr, u[i], NULL)), "%s", e.message);
+		upstream_end(u[i]);
+	}
+	cr_assert(wait_for(all_done, &n, 10000), "%zu of %zu calls ended well", many_done, n);
+	cr_assert(eq(int, accepts, (int)n));
+	cr_assert(eq(sz, keepalive_count(), (size_t)KEEPALIVE_PER_ADDRESS));
+	run_for(100);
+	cr_assert(eq(int, open_peers(), KEEPALIVE_PER_ADDRESS), "the ones past the cap stay open");
 }

@@ -1,0 +1,31 @@
+/* keepalive.h: the agent's idle HTTP/1.1 connections to containers, by address, so a call
+ * reuses one instead of connecting (and costing the container a new connection: for a
+ * fork-per-connection server, milliseconds). An idle connection is watched: the container
+ * closing it, or sending anything unasked, drops it; so does KEEPALIVE_IDLE_MS without use,
+ * shorter than the idle timeouts of common servers (uvicorn and Node.js: 5 s), which keeps
+ * the race of a container closing a connection just as it is reused rare. Single-threaded:
+ * the agent's event loop only. */
+#ifndef BERTH_KEEPALIVE_H
+#define BERTH_KEEPALIVE_H
+
+#include "berth.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#define KEEPALIVE_IDLE_MS 2000       /* an idle connection is closed after this */
+#define KEEPALIVE_PER_ADDRESS 64     /* idle connections kept per address, as nginx's default */
+#define KEEPALIVE_MAX 1024           /* idle connections kept in all */
+
+/* Keeps bev (connected to where, "host:port", its answer complete, nothing unread or
+ * unwritten) for reuse, or frees it when the pool is full. The pool owns it either way. */
+void keepalive_put(struct event_base *base, const char *where, struct bufferevent *bev);
+/* The most recently kept live connection to where, now the caller's, or NULL. */
+struct bufferevent *keepalive_take(const char *where);
+/* Closes the idle connections to where ("" or NULL: all of them): a container gone, or the
+ * agent (or a test) ending its event loop. */
+void keepalive_flush(const char *where);
+/* Idle connections kept now, for tests and metrics. */
+size_t keepalive_count(void);
+
+#endif
