@@ -222,10 +222,14 @@ static void metrics(struct gw *gw, struct h2_stream *st)
 		"berth_gateway_relay_bytes_total{direction=\"to_agent\"} %llu\n"
 		"berth_gateway_relay_bytes_total{direction=\"from_agent\"} %llu\n"
 		"# TYPE berth_gateway_reconciles_total counter\nberth_gateway_reconciles_total %llu\n"
+		"# HELP berth_gateway_control_connections_total Connections of the FastCGI programs.\n"
+		"# TYPE berth_gateway_control_connections_total counter\n"
+		"berth_gateway_control_connections_total %llu\n"
 		"# HELP berth_replicas Replicas by state.\n# TYPE berth_replicas gauge\n",
 		session_count(gw), (unsigned long long)gw->m.sessions_total,
 		session_open_streams(gw), (unsigned long long)gw->m.bytes_in,
-		(unsigned long long)gw->m.bytes_out, (unsigned long long)gw->m.reconciles);
+		(unsigned long long)gw->m.bytes_out, (unsigned long long)gw->m.reconciles,
+		(unsigned long long)gw->m.control_connections);
 	if (fleet_replica_counts(gw->store, counts, &e))
 		log_error("metrics: %s", e.message);
 	cJSON_ArrayForEach(c, counts)
@@ -344,12 +348,14 @@ static void control_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 	(void)l;
 	(void)sa;
 	(void)len;
+	gw->m.control_connections++;
 	if (!h2_conn_new(bev, true, &control_h2, gw))
 		bufferevent_free(bev);
 }
 
-/* Every call of the FastCGI programs is a connection (see lib/tunnel.c), and a thousand
- * streams may open at once: a unix socket refuses connections past its backlog at once. */
+/* Each thread of the FastCGI programs keeps a connection (lib/tunnel.c), and a burst of a
+ * thousand streams may open them at once: a unix socket refuses connections past its backlog
+ * at once. */
 #define SOMAXCONN_BURST 4096
 
 int control_listen(struct gw *gw)

@@ -32,6 +32,7 @@ struct gw_metrics {
 	uint64_t reconciles;
 	uint64_t bytes_in, bytes_out;   /* relayed body bytes, to and from agents */
 	uint64_t sessions_total;
+	uint64_t control_connections;   /* accepted on the unix socket */
 };
 
 struct session;

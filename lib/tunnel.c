@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,33 @@ static void platform_message(const struct buf *body, char *out, size_t n)
 
 	snprintf(out, n, "%s", m ? m : "");
 	cJSON_Delete(o);
+}
+
+/* A call of this thread's CURL handle goes on the connection to gatewayd the previous one
+ * left open, and makes one only when there is none. libcurl 7.88.1 (Debian 12) breaks a
+ * prior-knowledge HTTP/2 connection that it reuses ("Error in the HTTP2 framing layer", curl
+ * PR 10643): so a new connection is made with prior knowledge, and a kept one is reused with
+ * CURL_HTTP_VERSION_2_0, which on an HTTP/2 connection means the same and avoids the broken
+ * path. Only a connection gatewayd has not closed is reused: were libcurl to connect anew
+ * under 2_0, it would speak HTTP/1.1 with Upgrade: h2c, which gatewayd does not take. */
+static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	bool reuse = curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+		     fd != CURL_SOCKET_BAD;
+
+	if (reuse) {
+		struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+
+		reuse = poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+	}
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, reuse ? (long)CURL_HTTP_VERSION_2_0 :
+							  (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, reuse ? 0L : 1L);
 }
 
 void tunnel_poke(const char *socket_path)
@@ -150,15 +178,7 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 	buf_init(&t->response_body, t->response_max);
 	for (size_t i = 0; t->headers && t->headers[i]; i++)
 		list = curl_slist_append(list, t->headers[i]);
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, t->url);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-	/* libcurl 7.88.1 (Debian 12) breaks a reused prior-knowledge HTTP/2 connection ("Error in
-	 * the HTTP2 framing layer", fixed upstream by curl PR 10643): one connection per call.
-	 * On a unix socket that costs tens of microseconds. */
-	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	tunnel_easy_reset(c, t->socket_path, t->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, t->method);
 	if (strcmp(t->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -302,12 +322,7 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 
 static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list)
 {
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, s->socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, s->url);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L); /* see tunnel_call_run */
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	tunnel_easy_reset(c, s->socket_path, s->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
 	if (strcmp(s->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

@@ -355,6 +355,20 @@ static void setup_exclusive(void)
 
 TestSuite(gateway_restart, .init = setup_exclusive);
 
+/* n calls through the proxy to slug, one after the other, each 200. */
+static void calls_succeed(const char *slug, int n)
+{
+	char path[160];
+	struct h_resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/r/containers/%s/health", slug);
+	for (int i = 0; i < n; i++) {
+		h_call(&r, "GET", path, t.member_tok, t.team, NULL);
+		cr_assert(eq(long, r.status, 200), "call %d: %ld %s", i, r.status, r.body);
+		h_resp_free(&r);
+	}
+}
+
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {
 	char id[H_ID], cid[128], after[128];
@@ -364,10 +378,16 @@ Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 	deploy("durable", NULL, id);
 	wait_status(id, "running");
 	h_db_text("SELECT container_id FROM replicas WHERE service_id = ?", id, cid, sizeof(cid));
+	calls_succeed("durable", 40); /* the proxy's threads keep connections to this gatewayd */
 	h_gatewayd_restart();
 	/* gatewayd marks every agent offline as it starts; the agent dials again */
 	wait_online(1);
 	wait_status(id, "running");
+	for (int i = 0; i < DEADLINE_MS / 100 && h_gateway_metric("berth_gateway_sessions") < 1; i++)
+		usleep(100 * 1000); /* the store may still say online from before */
+	cr_assert(eq(long, h_gateway_metric("berth_gateway_sessions"), 1L), "the agent is not back");
+	/* connections kept to the old gatewayd are seen closed and made anew: no call fails */
+	calls_succeed("durable", 40);
 	h_db_text("SELECT container_id FROM replicas WHERE service_id = ? AND replica_state = "
 		  "'healthy'", id, after, sizeof(after));
 	cr_assert(eq(str, after, cid), "the running container was kept, not replaced");

@@ -268,6 +268,37 @@ static sqlite3 *h_db(void)
 	return db;
 }
 
+long h_gateway_metric(const char *name)
+{
+	struct h_sink b = {0};
+	CURL *c = curl_easy_init();
+	size_t n = strlen(name);
+	long v = -1;
+
+	cr_assert(c != NULL);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, env_or_die("BERTH_TEST_GWSOCK"));
+	curl_easy_setopt(c, CURLOPT_URL, "http://gatewayd/metrics");
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(c) != CURLE_OK) {
+		curl_easy_cleanup(c);
+		free(b.p);
+		return -1; /* gatewayd is not listening (yet) */
+	}
+	curl_easy_cleanup(c);
+	for (const char *l = b.p; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+		if (strncmp(l, name, n) == 0 && l[n] == ' ') {
+			v = strtol(l + n + 1, NULL, 10);
+			break;
+		}
+	}
+	free(b.p);
+	cr_assert(ge(long, v, 0L), "gatewayd's /metrics has no %s", name);
+	return v;
+}
+
 long h_db_count(const char *sql, const char *param)
 {
 	sqlite3 *db = h_db();

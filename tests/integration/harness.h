@@ -104,6 +104,10 @@ long h_docker_send(struct h_resp *r, const char *method, const char *path, const
 /* Creates (does not start) a berth-fixture:test container of this run; its id lands in id. */
 void h_docker_fixture(char *id, size_t n);
 
+/* A counter or gauge (no labels) from gatewayd's GET /metrics on its unix socket; -1 when
+ * gatewayd does not answer. */
+long h_gateway_metric(const char *name);
+
 /* A single integer from the test database (SELECT ... with one text parameter or NULL). */
 long h_db_count(const char *sql, const char *param);
 /* The first column of the first row as text into out ("" when there is none). */

@@ -459,6 +459,24 @@ Test(proxy, a_caller_that_hangs_up_ends_the_containers_request)
 	cr_assert(eq(long, open, 0), "the container still serves %ld event streams", open);
 }
 
+Test(proxy, calls_reuse_the_programs_connections_to_gatewayd)
+{
+	long before = h_gateway_metric("berth_gateway_control_connections_total"), after;
+	struct h_resp r;
+
+	/* lighttpd spreads calls over the proxy's processes and threads: each makes a connection
+	 * the first time and keeps it */
+	for (int i = 0; i < 60; i++) {
+		proxy(&r, "GET", "/health", NULL, NULL, 0);
+		cr_assert(eq(long, r.status, 200), "call %d: %s", i, r.body);
+		h_resp_free(&r);
+	}
+	after = h_gateway_metric("berth_gateway_control_connections_total");
+	cr_assert(ge(long, before, 0L), "gatewayd's /metrics did not answer");
+	cr_assert(lt(long, after - before, 30L), "60 calls made %ld connections to gatewayd",
+		  after - before);
+}
+
 Test(proxy, many_calls_at_once_leave_the_tunnel_as_it_was)
 {
 	char auth[H_TOKEN + 32], team[H_ID + 16];
