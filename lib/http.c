@@ -472,11 +472,54 @@ int http_main(const char *prog, const char *usage, int argc, char **argv, http_h
 
 #define POOL_STACK_SIZE ((size_t)512 * 1024)
 
+/* One thread is in accept() at a time, as libfcgi's threaded example has it, and the turn
+ * passes to the thread that became idle last, not round the pool as a mutex would pass it:
+ * with few calls in flight, a few threads serve them all, each with its store connection's
+ * cache and its connection to gatewayd warm from its last call. */
+struct turn {
+	pthread_cond_t cv;
+	bool go;
+	struct turn *next;
+};
+
 struct pool {
 	const struct http_prog *prog;
 	struct app app;
-	pthread_mutex_t accept_mu; /* one thread in accept() at a time, as libfcgi's example does */
+	pthread_mutex_t mu;
+	bool accepting;            /* a thread has the turn */
+	struct turn *idle;         /* threads waiting for it, the last to come first */
 };
+
+/* Waits for the turn to accept. */
+static void turn_take(struct pool *pl, struct turn *t)
+{
+	pthread_mutex_lock(&pl->mu);
+	if (pl->accepting) {
+		t->go = false;
+		t->next = pl->idle;
+		pl->idle = t;
+		while (!t->go)
+			pthread_cond_wait(&t->cv, &pl->mu);
+	}
+	pl->accepting = true; /* given over by turn_pass, or free */
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* Gives the turn to the thread idle the shortest time, if any. */
+static void turn_pass(struct pool *pl)
+{
+	struct turn *t;
+
+	pthread_mutex_lock(&pl->mu);
+	if ((t = pl->idle)) {
+		pl->idle = t->next;
+		t->go = true;
+		pthread_cond_signal(&t->cv);
+	} else {
+		pl->accepting = false;
+	}
+	pthread_mutex_unlock(&pl->mu);
+}
 
 static void no_store(struct http_ctx *ctx, struct http_req *r)
 {
@@ -490,10 +533,12 @@ static void *pool_thread(void *arg)
 {
 	struct pool *pl = arg;
 	struct http_ctx ctx = {.app = &pl->app};
+	struct turn turn = {.go = false};
 	struct berr e = {0};
 	FCGX_Request f;
 	int rc;
 
+	pthread_cond_init(&turn.cv, NULL);
 	arena_init(&ctx.arena);
 	if (FCGX_InitRequest(&f, 0, 0) != 0) {
 		log_error("a worker thread cannot start FastCGI");
@@ -504,9 +549,9 @@ static void *pool_thread(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		pthread_mutex_lock(&pl->accept_mu);
+		turn_take(pl, &turn);
 		rc = FCGX_Accept_r(&f);
-		pthread_mutex_unlock(&pl->accept_mu);
+		turn_pass(pl);
 		if (rc < 0)
 			break;
 		if (!ctx.store && store_open(pl->app.cfg.db, &ctx.store, &e)) {
@@ -523,6 +568,7 @@ static void *pool_thread(void *arg)
 		pl->prog->thread_free(ctx.user);
 	if (ctx.store)
 		store_close(ctx.store);
+	pthread_cond_destroy(&turn.cv);
 	return NULL;
 }
 
@@ -549,7 +595,7 @@ int http_main_pool(const struct http_prog *p, int argc, char **argv)
 	if (http_help(p->name, p->usage, argc, argv))
 		return 0;
 	pl.prog = p;
-	pthread_mutex_init(&pl.accept_mu, NULL);
+	pthread_mutex_init(&pl.mu, NULL);
 	if (http_start(&pl.app, p->name, &first))
 		return 1;
 	store_close(first);
