@@ -354,6 +354,10 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	bufferevent_setcb(bev, h2_on_read, NULL, h2_on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	h2_nodelay(bev);
+	/* libevent moves at most 16 KiB per read or write call by default: a bulk stream would
+	 * cost a system call (and an epoll change) per 16 KiB */
+	bufferevent_set_max_single_read(bev, H2_IO_MAX);
+	bufferevent_set_max_single_write(bev, H2_IO_MAX);
 	h2_flush(c);
 	if (evbuffer_get_length(bufferevent_get_input(bev)))
 		h2_on_read(bev, c);

@@ -14,6 +14,7 @@
 #define H2_STREAM_WINDOW (1 << 20)      /* 1 MiB per stream */
 #define H2_CONN_WINDOW (16 << 20)       /* 16 MiB per connection */
 #define H2_MAX_STREAMS 2048             /* calls at once on one agent, its event stream too */
+#define H2_IO_MAX (256 << 10)          /* bytes per read or write system call */
 #define H2_HEADERS_MAX 100              /* headers kept per received message */
 
 struct h2_conn;
