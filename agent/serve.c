@@ -297,6 +297,13 @@ static void proxy_body(void *arg, const void *data, size_t n)
 	h2_stream_write(p->st, data, n);
 }
 
+static void proxy_body_from(void *arg, struct evbuffer *from, size_t n)
+{
+	struct proxy *p = arg;
+
+	h2_stream_write_from(p->st, from, n);
+}
+
 /* The call is over. The last h2 call may close the stream, and p with it. */
 static void proxy_finish(void *arg, int rc, const struct berr *e)
 {
@@ -334,6 +341,7 @@ static void proxy_drained(void *arg)
 static const struct upstream_callbacks proxy_callbacks = {
 	.head = proxy_head,
 	.body = proxy_body,
+	.body_from = proxy_body_from,
 	.drained = proxy_drained,
 	.finish = proxy_finish,
 };

@@ -547,6 +547,15 @@ static void deliver(struct upstream *u, struct evbuffer *in, size_t n)
 {
 	struct evbuffer_iovec v[8];
 
+	if (u->cb.body_from) {
+		size_t before = evbuffer_get_length(in), taken;
+
+		u->cb.body_from(u->arg, in, n);
+		taken = before - evbuffer_get_length(in);
+		if (taken < n)
+			evbuffer_drain(in, n - taken); /* what the caller left is not the next answer */
+		return;
+	}
 	while (n > 0 && !stopped(u)) {
 		int k = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, (int)B_ARRAY_LEN(v));
 		size_t got = 0;

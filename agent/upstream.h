@@ -50,6 +50,9 @@ struct upstream_callbacks {
 	 * whether a body follows (false for HEAD, 1xx, 204, 304 and Content-Length: 0). */
 	void (*head)(void *arg, int status, const struct upstream_header *h, size_t n, bool body);
 	void (*body)(void *arg, const void *p, size_t n);
+	/* Optional, instead of body: the next n body bytes are the first n of from, for the
+	 * caller to take out of it (evbuffer_remove_buffer moves them without a copy). */
+	void (*body_from)(void *arg, struct evbuffer *from, size_t n);
 	/* Optional: every request byte written so far has gone to the socket, so the caller
 	 * may take more from its own sender (its backpressure on the request body). */
 	void (*drained)(void *arg);

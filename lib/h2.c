@@ -221,53 +221,84 @@ static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void 
 	return 0;
 }
 
+/* How much of the body the next DATA frame carries. The bytes stay in st->out until
+ * send_data moves them to the socket's buffer (NGHTTP2_DATA_FLAG_NO_COPY): no copy in
+ * between. */
 static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 			 uint32_t *flags, nghttp2_data_source *src, void *u)
 {
 	struct h2_stream *st = src->ptr;
-	int n;
+	size_t have = evbuffer_get_length(st->out), n = have < len ? have : len;
 
 	(void)s;
 	(void)id;
+	(void)buf;
 	(void)u;
-	n = evbuffer_remove(st->out, buf, len);
-	if (n < 0)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (n > 0 && st->conn->cb.sent)
-		st->conn->cb.sent(st, (size_t)n, st->conn->arg);
-	if (evbuffer_get_length(st->out) == 0 && st->out_end) {
+	if (n > 0)
+		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	if (n == have && st->out_end) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		st->sent_end = true;
-	}
-	else if (n == 0) {
+	} else if (n == 0) {
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
-	return n;
+	return (ssize_t)n;
+}
+
+/* A DATA frame body_read sized: its header, then its bytes moved (not copied, chains whole)
+ * from the stream's buffer to the socket's. We never pad. */
+static int cb_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *framehd,
+			size_t len, nghttp2_data_source *src, void *u)
+{
+	struct h2_conn *c = u;
+	struct h2_stream *st = src->ptr;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	(void)s;
+	(void)f;
+	if (evbuffer_add(out, framehd, 9) ||
+	    evbuffer_remove_buffer(st->out, out, len) != (int)len)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (c->cb.sent)
+		c->cb.sent(st, len, c->arg);
+	return 0;
 }
 
 static void h2_conn_kill(struct h2_conn *c);
 
-/* Feeds received bytes to nghttp2, then sends what that produced; a protocol error or EOF
- * kills the connection. */
+/* Feeds received bytes to nghttp2 piece by piece as they lie in the buffer (no copy to make
+ * them one), then sends what that produced; a protocol error or EOF kills the connection. */
 static void h2_on_read(struct bufferevent *bev, void *arg)
 {
 	struct h2_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in);
-	ssize_t rv;
+	struct evbuffer_iovec v[16];
+	ssize_t rv = 0;
 
-	if (!len || c->dead)
+	if (!evbuffer_get_length(in) || c->dead)
 		return;
 	c->depth++;
-	rv = nghttp2_session_mem_recv(c->session, evbuffer_pullup(in, -1), len);
+	while (rv >= 0 && evbuffer_get_length(in)) {
+		int k = evbuffer_peek(in, -1, NULL, v, (int)B_ARRAY_LEN(v));
+		size_t done = 0;
+
+		for (int i = 0; i < k && i < (int)B_ARRAY_LEN(v); i++) {
+			if ((rv = nghttp2_session_mem_recv(c->session, v[i].iov_base,
+							   v[i].iov_len)) < 0)
+				break;
+			done += (size_t)rv;
+		}
+		evbuffer_drain(in, done);
+		if (done == 0)
+			break;
+	}
 	c->depth--;
 	if (rv < 0) {
 		log_warn("h2: protocol error from peer: %s", nghttp2_strerror((int)rv));
 		h2_conn_kill(c);
 		return;
 	}
-	evbuffer_drain(in, (size_t)rv);
 	h2_flush(c);
 	if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
 		h2_conn_kill(c);
@@ -335,6 +366,7 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	c->cb = *cb;
 	c->arg = arg;
 	nghttp2_session_callbacks_set_send_callback(cbs, cb_send);
+	nghttp2_session_callbacks_set_send_data_callback(cbs, cb_send_data);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, cb_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cbs, cb_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
@@ -519,6 +551,16 @@ void h2_stream_write(struct h2_stream *st, const void *data, size_t len)
 	if (st->closed || st->out_end)
 		return;
 	evbuffer_add(st->out, data, len);
+	h2_resume(st);
+}
+
+void h2_stream_write_from(struct h2_stream *st, struct evbuffer *from, size_t len)
+{
+	if (st->closed || st->out_end) {
+		evbuffer_drain(from, len);
+		return;
+	}
+	evbuffer_remove_buffer(from, st->out, len);
 	h2_resume(st);
 }
 

@@ -84,6 +84,8 @@ int h2_respond(struct h2_stream *st, int status, const struct h2_header *hdrs, s
 int h2_respond_simple(struct h2_stream *st, int status, const char *content_type,
 		      const char *body, size_t len) B_MUST_CHECK;
 void h2_stream_write(struct h2_stream *st, const void *data, size_t len);
+/* The same with len bytes taken from the front of from: whole buffer chains move, uncopied. */
+void h2_stream_write_from(struct h2_stream *st, struct evbuffer *from, size_t len);
 void h2_stream_end(struct h2_stream *st);
 void h2_stream_reset(struct h2_stream *st, uint32_t error);
 /* Flow control by the receiver. By default a received body is acknowledged as it arrives, so
