@@ -5,6 +5,7 @@
 #include "crypto.h"
 #include "fleet.h"
 #include "log.h"
+#include "rlimit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (crypto_init())
 		return 1;
+	rlimit_nofile_max(); /* a connection per call in flight, and per agent */
 	signal(SIGPIPE, SIG_IGN);
 	rc = gw_start(&gw);
 	if (!rc) {

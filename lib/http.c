@@ -3,6 +3,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
+#include "rlimit.h"
 #include "uuid.h"
 
 #include <ctype.h>
@@ -10,7 +11,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -572,17 +572,6 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
-/* Every thread keeps a store connection and a socket or two: ask for the descriptors. */
-static void pool_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int http_main_pool(const struct http_prog *p, int argc, char **argv)
 {
 	static struct pool pl;
@@ -599,7 +588,7 @@ int http_main_pool(const struct http_prog *p, int argc, char **argv)
 	if (http_start(&pl.app, p->name, &first))
 		return 1;
 	store_close(first);
-	pool_raise_nofile();
+	rlimit_nofile_max(); /* a thread holds a store connection and a socket or two */
 	signal(SIGPIPE, SIG_IGN);
 	/* the workers inherit the mask; SIGTERM and SIGINT reach only sigwait below */
 	sigemptyset(&set);
