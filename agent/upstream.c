@@ -311,6 +311,16 @@ static void head_send(struct upstream *u, enum up_framing f, long long length)
 	u->head_out = NULL;
 }
 
+/* The answer's head is due timeout_ms after the request's last byte so far: an upload runs
+ * as long as its bytes keep coming, and only a silence of timeout_ms ends it. */
+static void up_deadline_restart(struct upstream *u)
+{
+	struct timeval tv = {u->timeout_ms / 1000, (u->timeout_ms % 1000) * 1000};
+
+	if (u->state == UP_HEAD && !stopped(u))
+		evtimer_add(u->deadline, &tv);
+}
+
 void upstream_write(struct upstream *u, const void *p, size_t n)
 {
 	if (stopped(u) || u->body_ended || n == 0)
@@ -325,6 +335,7 @@ void upstream_write(struct upstream *u, const void *p, size_t n)
 	} else if (u->framing == FRAME_LENGTH) {
 		bufferevent_write(u->bev, p, n);
 	}
+	up_deadline_restart(u);
 }
 
 void upstream_end(struct upstream *u)
@@ -336,6 +347,7 @@ void upstream_end(struct upstream *u)
 		head_send(u, FRAME_NONE, 0);
 	else if (u->framing == FRAME_CHUNKED)
 		bufferevent_write(u->bev, "0\r\n\r\n", 5);
+	up_deadline_restart(u);
 }
 
 void upstream_pause(struct upstream *u, bool pause)

@@ -36,7 +36,8 @@ struct upstream_request {
 	/* The request body's length; -1 when unknown: then the first upstream_write sends the
 	 * head with chunked framing, or upstream_end before any body sends it with none. */
 	long long content_length;
-	long timeout_ms;            /* for the response head; <= 0: UPSTREAM_TIMEOUT_MS_DEFAULT */
+	long timeout_ms;            /* for the response head, from the request's last byte handed
+				       over (upstream_write, upstream_end); <= 0: the default */
 	/* A connection its maker connects right after upstream_open (egress.c: TLS to a host
 	 * name), which u takes over, also when upstream_open fails; host is then that name.
 	 * NULL: u connects to host, an IP address. */

@@ -305,10 +305,12 @@ static size_t stream_read(char *p, size_t size, size_t n, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	s->body_read += (long long)got;
+	s->deadline_ms = clock_mono_ms() + s->head_timeout_ms; /* counted from the last byte */
 	return got;
 }
 
-/* Only the wait for the head has a deadline: a stream may then run as long as it runs. */
+/* Only the wait for the head has a deadline, counted from the request's last byte so an
+ * upload takes as long as it takes: a stream may then run as long as it runs. */
 static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct tunnel_stream *s = arg;

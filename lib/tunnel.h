@@ -70,7 +70,7 @@ struct tunnel_stream {
 	int (*on_head)(void *arg, long status, char *const *lines, size_t n);
 	int (*on_data)(void *arg, const char *p, size_t n); /* nonzero: the caller is gone */
 	void *arg;
-	long head_timeout_ms;              /* from the request's start to the answer's head */
+	long head_timeout_ms;              /* from the request's last byte to the answer's head */
 	/* out */
 	long status;
 	bool head_sent;                    /* on_head ran: the caller has the answer's start */

@@ -1306,6 +1306,22 @@ Test(upstream, silent_server_times_out)
 	cr_assert(eq(sz, upstream_open_count(), (size_t)0));
 }
 
+Test(upstream, a_body_still_coming_holds_the_deadline_off)
+{
+	script.after = "abcde";
+	answer_with("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+	open_to(listen_port(listener), "PUT", NULL, 0, 5, 300);
+	for (const char *p = "abcde"; *p; p++) {
+		run_for(100); /* 500 ms in all, the deadline 300 ms */
+		cr_assert(not(res.finished), "%s", res.why);
+		upstream_write(res.u, p, 1);
+	}
+	upstream_end(res.u);
+	cr_assert(wait_for(res_finished, NULL, 5000), "no end");
+	cr_assert(eq(int, res.rc, B_OK), "%s", res.why);
+	cr_assert(eq(str, (char *)res_text(), "ok"));
+}
+
 Test(upstream, free_aborts_at_once)
 {
 	open_to(listen_port(listener), "GET", NULL, 0, -1, 5000);

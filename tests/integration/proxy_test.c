@@ -217,6 +217,8 @@ static size_t watch_write(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static curl_off_t send_rate; /* bytes a second for stream's uploads; 0: as fast as it goes */
+
 /* GET or POST rest through the proxy; body from a FILE when upload is not NULL. */
 static long stream(const char *rest, struct watch *w, FILE *upload, curl_off_t upload_len,
 		   bool chunked, double *total_s)
@@ -246,6 +248,7 @@ static long stream(const char *rest, struct watch *w, FILE *upload, curl_off_t u
 		curl_easy_setopt(c, CURLOPT_READDATA, upload);
 		if (!chunked)
 			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, upload_len);
+		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, send_rate);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &w->start);
 	rc = curl_easy_perform(c);
@@ -281,14 +284,14 @@ Test(proxy, a_large_download_streams_through_whole)
 	cr_assert(w.pattern_ok, "the bytes arrive in order and unchanged");
 }
 
-static FILE *big_file(void)
+static FILE *big_file(long size)
 {
 	FILE *f = tmpfile();
 	static char block[65536];
 
 	cr_assert(f != NULL);
 	memset(block, 'u', sizeof(block));
-	for (long n = 0; n < BIG; n += (long)sizeof(block))
+	for (long n = 0; n < size; n += (long)sizeof(block))
 		cr_assert(fwrite(block, 1, sizeof(block), f) == sizeof(block));
 	rewind(f);
 	return f;
@@ -298,7 +301,7 @@ Test(proxy, a_large_upload_streams_through_with_a_length_or_chunked)
 {
 	struct watch w;
 	double total;
-	FILE *f = big_file();
+	FILE *f = big_file(BIG);
 	char want[64];
 
 	snprintf(want, sizeof(want), "{\"received\": %ld}", BIG);
@@ -307,6 +310,25 @@ Test(proxy, a_large_upload_streams_through_with_a_length_or_chunked)
 	rewind(f);
 	cr_assert(eq(long, stream("/sink", &w, f, BIG, true, &total), 200), "chunked upload");
 	cr_assert(eq(str, w.head, want), "chunked upload");
+	fclose(f);
+}
+
+/* The answer's deadline (invoke_timeout_s, 3 s here) counts from the request's last byte: an
+ * upload that takes longer, its bytes coming all along, is answered. */
+Test(proxy, an_upload_slower_than_the_timeout_is_answered)
+{
+	long size = 1L << 20;
+	struct watch w;
+	double total;
+	FILE *f = big_file(size);
+	char want[64];
+
+	snprintf(want, sizeof(want), "{\"received\": %ld}", size);
+	send_rate = 200 * 1024; /* about 5 s */
+	cr_assert(eq(long, stream("/sink", &w, f, size, false, &total), 200), "%s", w.head);
+	send_rate = 0;
+	cr_assert(eq(str, w.head, want));
+	cr_assert(gt(dbl, total, 4.0), "the upload took only %.1f s", total);
 	fclose(f);
 }
 
