@@ -11,12 +11,15 @@
 # Everything it started is stopped and its containers are removed on exit.
 # usage: bench/run.sh   (BERTH_BUILD names the build directory, with bench/sse-clients and
 #        tests/harness/socket-exec built; BENCH_DURATION wrk seconds per run, default 5;
-#        BENCH_SSE_STEPS, default "250 500 1000 1200"; BENCH_KEEP=1 keeps the state directory)
+#        BENCH_SSE_STEPS, default "250 500 1000 1200"; BENCH_KEEP=1 keeps the state directory;
+#        BENCH_ONLY, default "small bulk sse", the parts to run; BENCH_HOLD=1 sets the platform up,
+#        prints its addresses and waits for Ctrl-C, for measuring by hand)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BERTH_BUILD:-$root/build}
 duration=${BENCH_DURATION:-5}
 sse_steps=${BENCH_SSE_STEPS:-250 500 1000 1200}
+only=" ${BENCH_ONLY:-small bulk sse} "
 gib=1073741824
 state=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 pids=()
@@ -216,6 +219,16 @@ rss_summary() {
 	     END { for (i = 1; i <= 4; i++) printf "%.1f %.1f ", first[i] / 1024, max[i] / 1024 }' "$1"
 }
 
+if [ "${BENCH_HOLD:-0}" = 1 ]; then
+	echo "bench: holding (Ctrl-C stops everything)"
+	echo "  direct: $direct"
+	echo "  proxy:  $proxy  (with the header \"$auth\")"
+	echo "  nginx:  $nginx_url"
+	echo "  state:  $state"
+	while :; do sleep 3600 & wait $!; done
+fi
+
+if [[ $only == *" small "* ]]; then
 # ---- 1. small requests ----
 # wrk's latency figures in ms, whatever unit it printed them in
 wrk_run() { # NAME CONNS URL [HEADER]
@@ -250,7 +263,9 @@ for target in direct proxy nginx; do
 		note "$(tail -n 1 "$state/small.txt")"
 	done
 done
+fi
 
+if [[ $only == *" bulk "* ]]; then
 # ---- 2. bulk ----
 echo "bench: 1 GiB each way, direct and through the proxy" >&2
 truncate -s "$gib" "$state/upload.bin" # sparse: no disk, reads as zeros
@@ -280,7 +295,9 @@ for dir in download upload; do
 	note "$(tail -n 1 "$state/bulk.txt") rss(MB first/peak gw agent proxy lighttpd): $(rss_summary "$state/rss-$dir.txt")"
 done
 rm -f "$state/upload.bin"
+fi
 
+if [[ $only == *" sse "* ]]; then
 # ---- 3. concurrent SSE streams ----
 # One event a second: a stream stays open, and a closed one frees its thread within a second.
 echo "bench: concurrent SSE streams through the proxy (steps: $sse_steps)" >&2
@@ -294,8 +311,11 @@ for n in $sse_steps; do
 	note "$line"
 	sleep 3 # let the closed streams drain before the next step
 done
+fi
 
 # ---- the report ----
+# (a part left out by BENCH_ONLY reports empty figures)
+touch "$state/small.txt" "$state/bulk.txt" "$state/sse.txt" "$state/rss-download.txt" "$state/rss-upload.txt"
 field() { awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit } }' <<< "$1"; }
 small_get() { awk -v n="$1" -v c="$2" -v f="$3" '$1 == n && $2 == c { print $f }' "$state/small.txt"; }
 bulk_get() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$state/bulk.txt"; }
