@@ -362,6 +362,13 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	if (!c || nghttp2_session_callbacks_new(&cbs) || nghttp2_option_new(&opt))
 		abort();
 	nghttp2_option_set_no_auto_window_update(opt, 1);
+	/* nghttp2's guard against rapid reset (CVE-2023-44487): past 1000 RST_STREAM, 33 a second,
+	 * a server stops taking streams (GOAWAY). Both servers here have one trusted peer that
+	 * speaks for many callers: the agent's is gatewayd, which resets a stream for every
+	 * caller that leaves (a thousand SSE clients gone at once), gatewayd's the local
+	 * programs. */
+	if (server)
+		nghttp2_option_set_stream_reset_rate_limit(opt, H2_RESET_BURST, H2_RESET_BURST);
 	c->bev = bev;
 	c->cb = *cb;
 	c->arg = arg;
@@ -485,6 +492,7 @@ struct h2_stream *h2_request(struct h2_conn *c, const char *method, const char *
 	id = nghttp2_submit_request(c->session, NULL, nv, k, body ? &prd : NULL, st);
 	free_lowered(lowered, n);
 	if (id < 0) {
+		log_warn("h2: cannot open a stream: %s", nghttp2_strerror(id));
 		stream_free(c, st);
 		return NULL;
 	}
@@ -494,6 +502,7 @@ struct h2_stream *h2_request(struct h2_conn *c, const char *method, const char *
 	h2_flush(c);
 	st->opening = false;
 	if (st->closed) {
+		log_warn("h2: stream %d closed as it opened", id);
 		stream_free(c, st);
 		return NULL;
 	}

@@ -18,7 +18,7 @@ struct world {
 	unsigned sum;
 	bool ended, closed, conn_closed, ping_acked;
 	bool reset_at_end;   /* cancel each stream as its answer ends, as a relay may */
-	int completed;
+	int completed, closes;
 	uint32_t close_error;
 	char content_type[64];
 	/* what the server saw */
@@ -123,6 +123,7 @@ static void cli_close(struct h2_stream *st, uint32_t error, void *arg)
 	(void)st;
 	(void)arg;
 	w.completed += error == 0;
+	w.closes++;
 	w.closed = true;
 	w.close_error = error;
 	stop();
@@ -250,6 +251,34 @@ Test(h2, cancelling_finished_streams_does_not_wear_out_the_connection)
 		cr_assert(w.closed && !w.conn_closed, "request %d", i);
 	}
 	cr_assert(eq(int, w.completed, 1500));
+}
+
+/* gatewayd resets the agent's stream of every caller that leaves, and a thousand SSE clients
+ * may leave at once: the server must go on taking streams (nghttp2's rapid-reset guard would
+ * refuse them all after 1000). */
+Test(h2, a_server_takes_new_streams_after_a_burst_of_resets)
+{
+	enum { N = 1500 };
+	static struct h2_stream *st[N];
+	struct timeval tv = {0, 200000};
+
+	for (int i = 0; i < N; i++) {
+		st[i] = h2_request(w.client, "POST", "/held", NULL, 0, true, NULL);
+		cr_assert(st[i] != NULL, "request %d", i);
+	}
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base); /* the server has them all, open */
+	for (int i = 0; i < N; i++)
+		h2_stream_reset(st[i], NGHTTP2_CANCEL);
+	for (int i = 0; i < 100000 && w.closes < N; i++)
+		event_base_loop(w.base, EVLOOP_ONCE);
+	cr_assert(eq(int, w.closes, N));
+	cr_assert(not(w.conn_closed));
+	w.closed = false;
+	cr_assert(h2_request(w.client, "GET", "/hello", NULL, 0, false, NULL) != NULL);
+	run();
+	cr_assert(eq(int, w.status, 201), "the server refused a new stream");
+	cr_assert(eq(u32, w.close_error, 0));
 }
 
 Test(h2, body_written_later_is_sent_when_written)
