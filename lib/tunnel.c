@@ -65,10 +65,10 @@ static void platform_message(const struct buf *body, char *out, size_t n)
  * CURL_HTTP_VERSION_2_0, which on an HTTP/2 connection means the same and avoids the broken
  * path. Only a connection gatewayd has not closed is reused: were libcurl to connect anew
  * under 2_0, it would speak HTTP/1.1 with Upgrade: h2c, which gatewayd does not take. */
-static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url)
+static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url, bool fresh)
 {
 	curl_socket_t fd = CURL_SOCKET_BAD;
-	bool reuse = curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+	bool reuse = !fresh && curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
 		     fd != CURL_SOCKET_BAD;
 
 	if (reuse) {
@@ -83,6 +83,15 @@ static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url)
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, reuse ? (long)CURL_HTTP_VERSION_2_0 :
 							  (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, reuse ? 0L : 1L);
+}
+
+/* What a kept connection that libcurl found unusable after all costs (gatewayd closed it in
+ * between, or sent GOAWAY): libcurl connects anew under 2_0, in HTTP/1.1, and gatewayd
+ * refuses that. The call is then made again on a new prior-knowledge connection, when none
+ * of its body went. */
+static bool tunnel_stale(CURLcode rc, bool fresh)
+{
+	return rc == CURLE_UNSUPPORTED_PROTOCOL && !fresh;
 }
 
 void tunnel_poke(const char *socket_path)
@@ -169,16 +178,9 @@ static size_t call_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
+static void call_setopts(CURL *c, struct tunnel_call *t, struct curl_slist *list, bool fresh)
 {
-	struct curl_slist *list = NULL;
-	CURLcode rc;
-
-	t->response_headers = cJSON_CreateObject();
-	buf_init(&t->response_body, t->response_max);
-	for (size_t i = 0; t->headers && t->headers[i]; i++)
-		list = curl_slist_append(list, t->headers[i]);
-	tunnel_easy_reset(c, t->socket_path, t->url);
+	tunnel_easy_reset(c, t->socket_path, t->url, fresh);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, t->method);
 	if (strcmp(t->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -194,7 +196,27 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, call_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-	rc = curl_easy_perform(c);
+}
+
+int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
+{
+	struct curl_slist *list = NULL;
+	CURLcode rc;
+
+	for (size_t i = 0; t->headers && t->headers[i]; i++)
+		list = curl_slist_append(list, t->headers[i]);
+	t->response_headers = NULL;
+	for (bool fresh = false;; fresh = true) {
+		cJSON_Delete(t->response_headers);
+		t->response_headers = cJSON_CreateObject();
+		buf_init(&t->response_body, t->response_max);
+		t->platform_error[0] = '\0';
+		call_setopts(c, t, list, fresh);
+		rc = curl_easy_perform(c);
+		if (!tunnel_stale(rc, fresh))
+			break;
+		buf_free(&t->response_body);
+	}
 	curl_slist_free_all(list);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
 	if (t->platform_error[0])
@@ -322,9 +344,9 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 	return !s->head_sent && s->head_timeout_ms > 0 && clock_mono_ms() > s->deadline_ms;
 }
 
-static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list)
+static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list, bool fresh)
 {
-	tunnel_easy_reset(c, s->socket_path, s->url);
+	tunnel_easy_reset(c, s->socket_path, s->url, fresh);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
 	if (strcmp(s->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -364,10 +386,14 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	for (size_t i = 0; s->headers && s->headers[i]; i++)
 		list = curl_slist_append(list, s->headers[i]);
 	/* gatewayd's backlog may be full in a burst: nothing was sent, so try again shortly */
-	for (int attempt = 0;; attempt++) {
-		stream_setopts(c, s, list);
+	for (int attempt = 0, fresh = 0;; attempt++) {
+		stream_setopts(c, s, list, fresh);
 		rc = curl_easy_perform(c);
-		if (rc != CURLE_COULDNT_CONNECT || attempt == TUNNEL_CONNECT_TRIES - 1)
+		if (tunnel_stale(rc, fresh) && s->body_read == 0 && !s->head_sent) {
+			fresh = 1;
+			continue;
+		}
+		if (rc != CURLE_COULDNT_CONNECT || attempt >= TUNNEL_CONNECT_TRIES - 1)
 			break;
 		usleep(20000U << attempt);
 	}
