@@ -21,6 +21,13 @@
 
 #define EGRESS_PREFIX "/v1/egress/"
 
+/* A connection of a FastCGI program (a thread keeps one open between its calls). */
+struct control_conn {
+	struct gw *gw;
+	struct h2_conn *h2;
+	struct control_conn *prev, *next;
+};
+
 /* One relayed request: down is the FastCGI program's stream, up the agent's. Either side
  * closing resets the other. */
 struct relay {
@@ -255,7 +262,7 @@ static bool agent_path(const char *path, char id[UUID_STR_LEN + 1], const char *
 
 static void control_request(struct h2_stream *st, void *arg)
 {
-	struct gw *gw = arg;
+	struct gw *gw = ((struct control_conn *)arg)->gw;
 	char id[UUID_STR_LEN + 1];
 	const char *rest;
 
@@ -282,7 +289,7 @@ static void control_data(struct h2_stream *st, const uint8_t *p, size_t n, void 
 	struct relay *r = st->user;
 
 	if (r && r->up) {
-		((struct gw *)arg)->m.bytes_in += n;
+		((struct control_conn *)arg)->gw->m.bytes_in += n;
 		h2_stream_write(r->up, p, n);
 	} else {
 		h2_stream_consume(st, n); /* nobody to pass it to */
@@ -324,10 +331,35 @@ static void control_close(struct h2_stream *st, uint32_t error, void *arg)
 		free(r);
 }
 
+static void control_unlink(struct control_conn *cc)
+{
+	if (cc->prev)
+		cc->prev->next = cc->next;
+	else
+		cc->gw->controls = cc->next;
+	if (cc->next)
+		cc->next->prev = cc->prev;
+}
+
 static void control_conn_closed(struct h2_conn *c, void *arg)
 {
-	(void)arg;
+	struct control_conn *cc = arg;
+
+	control_unlink(cc);
 	h2_conn_free(c);
+	free(cc);
+}
+
+void control_free_all(struct gw *gw)
+{
+	struct control_conn *cc = gw->controls, *next;
+
+	gw->controls = NULL; /* h2_conn_free tells its streams, not conn_closed: no unlisting */
+	for (; cc; cc = next) {
+		next = cc->next;
+		h2_conn_free(cc->h2);
+		free(cc);
+	}
 }
 
 static const struct h2_callbacks control_h2 = {
@@ -344,13 +376,24 @@ static void control_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 {
 	struct gw *gw = arg;
 	struct bufferevent *bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct control_conn *cc = calloc(1, sizeof(*cc));
 
 	(void)l;
 	(void)sa;
 	(void)len;
+	if (!cc)
+		abort();
 	gw->m.control_connections++;
-	if (!h2_conn_new(bev, true, &control_h2, gw))
+	cc->gw = gw;
+	cc->next = gw->controls; /* listed first: a callback may already unlist it */
+	if (gw->controls)
+		gw->controls->prev = cc;
+	gw->controls = cc;
+	if (!(cc->h2 = h2_conn_new(bev, true, &control_h2, cc))) {
+		control_unlink(cc);
 		bufferevent_free(bev);
+		free(cc);
+	}
 }
 
 /* Each thread of the FastCGI programs keeps a connection (lib/tunnel.c), and a burst of a

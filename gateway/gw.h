@@ -36,6 +36,7 @@ struct gw_metrics {
 };
 
 struct session;
+struct control_conn;
 
 struct gw {
 	struct event_base *base;
@@ -46,6 +47,7 @@ struct gw {
 	struct vault_key vault;    /* opens external services' credentials for /v1/egress/ */
 	bool vault_ok;             /* the key file loaded: without it, credentials cannot be used */
 	struct session *sessions;
+	struct control_conn *controls; /* the programs' connections to the unix socket */
 	struct evconnlistener *agent_listener, *control_listener;
 	struct event *ping_timer, *reconcile_timer, *reconcile_soon, *sigterm, *sigint;
 	struct gw_metrics m;
@@ -68,6 +70,8 @@ struct h2_stream *session_relay_open(struct session *s, const char *method, cons
 
 /* control.c: the unix socket, and relays between it and agent sessions */
 int control_listen(struct gw *gw);
+/* Closes the programs' connections (they keep them open between calls), as gatewayd stops. */
+void control_free_all(struct gw *gw);
 void relay_response(void *relay, struct h2_stream *up);
 void relay_data(void *relay, const uint8_t *p, size_t n);
 void relay_sent(void *relay, size_t n);  /* n bytes of the caller's body went to the agent */

@@ -248,6 +248,7 @@ static int gw_start(struct gw *gw)
 static void gw_stop(struct gw *gw)
 {
 	session_free_all(gw);
+	control_free_all(gw);
 	if (gw->agent_listener)
 		evconnlistener_free(gw->agent_listener);
 	if (gw->control_listener) {
