@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "keepalive.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -8,13 +9,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define WHERE_MAX 80
-
 struct idle {
 	struct idle *next;           /* newest first */
 	struct bufferevent *bev;
 	struct event *timer;
-	char where[WHERE_MAX];
+	char where[KEEPALIVE_WHERE_MAX];
 };
 
 static struct idle *pool;
@@ -83,11 +82,11 @@ static struct idle *oldest(const char *where, size_t *n)
 
 void keepalive_put(struct event_base *base, const char *where, struct bufferevent *bev)
 {
-	struct timeval tv = {KEEPALIVE_IDLE_MS / 1000, (long)(KEEPALIVE_IDLE_MS % 1000) * 1000};
+	struct timeval tv = clock_timeval_ms(KEEPALIVE_IDLE_MS);
 	struct idle *i, *old;
 	size_t n;
 
-	if (strlen(where) >= WHERE_MAX) {
+	if (strlen(where) >= KEEPALIVE_WHERE_MAX) {
 		bufferevent_free(bev);
 		return;
 	}
@@ -148,15 +147,10 @@ struct bufferevent *keepalive_take(const char *where)
 	return NULL;
 }
 
-void keepalive_flush(const char *where)
+void keepalive_close_all(void)
 {
-	struct idle *i, *next;
-
-	for (i = pool; i; i = next) {
-		next = i->next;
-		if (!where || !*where || strcmp(i->where, where) == 0)
-			idle_remove(i, false);
-	}
+	while (pool)
+		idle_remove(pool, false);
 }
 
 size_t keepalive_count(void)

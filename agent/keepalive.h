@@ -16,15 +16,15 @@
 #define KEEPALIVE_IDLE_MS 2000       /* an idle connection is closed after this */
 #define KEEPALIVE_PER_ADDRESS 64     /* idle connections kept per address, as nginx's default */
 #define KEEPALIVE_MAX 1024           /* idle connections kept in all */
+#define KEEPALIVE_WHERE_MAX 80       /* "[v6 address]:port" */
 
 /* Keeps bev (connected to where, "host:port", its answer complete, nothing unread or
  * unwritten) for reuse, or frees it when the pool is full. The pool owns it either way. */
 void keepalive_put(struct event_base *base, const char *where, struct bufferevent *bev);
 /* The most recently kept live connection to where, now the caller's, or NULL. */
 struct bufferevent *keepalive_take(const char *where);
-/* Closes the idle connections to where ("" or NULL: all of them): a container gone, or the
- * agent (or a test) ending its event loop. */
-void keepalive_flush(const char *where);
+/* Closes every idle connection: the agent (or a test) is ending its event loop. */
+void keepalive_close_all(void);
 /* Idle connections kept now, for tests and metrics. */
 size_t keepalive_count(void);
 

@@ -317,7 +317,7 @@ static void agent_stop(struct agent *a)
 	tunnel_stop(a);
 	serve_forget_streams(a);
 	egress_stop(a);
-	keepalive_flush(NULL);
+	keepalive_close_all();
 	if (a->replicas)
 		replicas_free(a->replicas);
 	if (a->runtime_timer)

@@ -4,6 +4,7 @@
  * retries with exponential backoff and full jitter, forever. */
 #include "berth.h"
 #include "agent.h"
+#include "clock.h"
 #include "log.h"
 
 #include <event2/buffer.h>
@@ -94,8 +95,7 @@ static void tunnel_retry(struct agent *a, const char *why)
 		ms = cap;
 	ms = ms / 2 + (long)randombytes_uniform((uint32_t)(ms / 2 + 1));
 	a->attempt++;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_timeval_ms(ms);
 	log_warn("gateway %s: %s; retrying in %ld ms", a->opts.gateway, why, ms);
 	if (!a->retry)
 		a->retry = evtimer_new(a->base, tunnel_retry_cb, a);

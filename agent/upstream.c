@@ -5,6 +5,7 @@
  * themselves in busy, and upstream_free during one only marks it released. A connection whose
  * exchange ended cleanly goes back to keepalive.c for the next call to the same address. */
 #include "berth.h"
+#include "clock.h"
 #include "keepalive.h"
 #include "upstream.h"
 
@@ -22,7 +23,7 @@
 #define CHUNK_LINE_MAX 4096     /* a chunk-size line, extensions included */
 #define CHUNK_SIZE_DIGITS 15    /* hex digits of a chunk size: below 2^60 */
 #define LENGTH_DIGITS 18        /* decimal digits of a Content-Length */
-#define WHERE_MAX 80            /* "[v6 address]:port" */
+#define WHERE_MAX KEEPALIVE_WHERE_MAX
 #define UPSTREAM_IO_MAX ((size_t)256 * 1024) /* bytes per read or write system call */
 
 enum up_state {
@@ -315,7 +316,7 @@ static void head_send(struct upstream *u, enum up_framing f, long long length)
  * as long as its bytes keep coming, and only a silence of timeout_ms ends it. */
 static void up_deadline_restart(struct upstream *u)
 {
-	struct timeval tv = {u->timeout_ms / 1000, (u->timeout_ms % 1000) * 1000};
+	struct timeval tv = clock_timeval_ms(u->timeout_ms);
 
 	if (u->state == UP_HEAD && !stopped(u))
 		evtimer_add(u->deadline, &tv);
@@ -834,7 +835,6 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 			       const struct upstream_callbacks *cb, void *arg, struct berr *e)
 {
 	struct upstream *u;
-	struct timeval tv;
 	bool v6;
 
 	if (check_request(rq, e)) {
@@ -878,8 +878,6 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 		up_destroy(u);
 		return NULL;
 	}
-	tv.tv_sec = u->timeout_ms / 1000;
-	tv.tv_usec = (u->timeout_ms % 1000) * 1000;
-	evtimer_add(u->deadline, &tv);
+	up_deadline_restart(u);
 	return u;
 }

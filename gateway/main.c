@@ -2,6 +2,7 @@
  * and runs the scheduler, on one libevent loop. */
 #include "berth.h"
 #include "gw.h"
+#include "clock.h"
 #include "crypto.h"
 #include "fleet.h"
 #include "log.h"
@@ -140,7 +141,7 @@ static int parse_args(struct gw *gw, int argc, char **argv)
 
 static struct event *every(struct gw *gw, long ms, event_callback_fn fn)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = clock_timeval_ms(ms);
 	struct event *ev = event_new(gw->base, -1, EV_PERSIST, fn, gw);
 
 	event_add(ev, &tv);

@@ -4,6 +4,7 @@
 
 #include "berth.h"
 
+#include <sys/time.h>
 #include <time.h>
 
 #define RFC3339_LEN 20 /* 2026-11-22T18:00:00Z */
@@ -11,6 +12,8 @@
 int64_t clock_now(void);
 /* Milliseconds of a monotonic clock: for deadlines and intervals, never for the API. */
 int64_t clock_mono_ms(void);
+/* ms milliseconds as a timeval, for libevent's timers. */
+struct timeval clock_timeval_ms(long ms);
 /* out[RFC3339_LEN + 1] gets t in UTC, seconds precision. */
 void clock_rfc3339(int64_t t, char out[RFC3339_LEN + 1]);
 

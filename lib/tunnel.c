@@ -374,6 +374,7 @@ static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *
 int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 {
 	struct curl_slist *list = NULL;
+	bool fresh = false;
 	CURLcode rc;
 
 	s->curl = c;
@@ -386,11 +387,11 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	for (size_t i = 0; s->headers && s->headers[i]; i++)
 		list = curl_slist_append(list, s->headers[i]);
 	/* gatewayd's backlog may be full in a burst: nothing was sent, so try again shortly */
-	for (int attempt = 0, fresh = 0;; attempt++) {
+	for (int attempt = 0;; attempt++) {
 		stream_setopts(c, s, list, fresh);
 		rc = curl_easy_perform(c);
 		if (tunnel_stale(rc, fresh) && s->body_read == 0 && !s->head_sent) {
-			fresh = 1;
+			fresh = true;
 			continue;
 		}
 		if (rc != CURLE_COULDNT_CONNECT || attempt >= TUNNEL_CONNECT_TRIES - 1)

@@ -443,7 +443,7 @@ static void teardown(void)
 		evbuffer_free(calls[i]->body);
 		free(calls[i]);
 	}
-	keepalive_flush(NULL);
+	keepalive_close_all();
 	replicas_free(agent.replicas); /* first, or it would restart what is removed below */
 	for (size_t i = 0; i < nids; i++) {
 		snprintf(name, sizeof(name), DOCKER_NAME_PREFIX "%s", ids[i]);
@@ -1001,7 +1001,7 @@ static void u_setup(void)
 static void u_teardown(void)
 {
 	upstream_free(res.u);
-	keepalive_flush(NULL);
+	keepalive_close_all();
 	for (size_t i = 0; i < PEERS_MAX; i++)
 		if (peers[i])
 			peer_close(peers[i]);

@@ -60,3 +60,14 @@ Test(clock, now_is_the_system_time)
 	cr_assert(ge(i64, now, before));
 	cr_assert(le(i64, now, after));
 }
+
+Test(clock, milliseconds_become_a_timeval)
+{
+	struct timeval tv = clock_timeval_ms(2500);
+
+	cr_assert(eq(long, (long)tv.tv_sec, 2L));
+	cr_assert(eq(long, (long)tv.tv_usec, 500000L));
+	tv = clock_timeval_ms(999);
+	cr_assert(eq(long, (long)tv.tv_sec, 0L));
+	cr_assert(eq(long, (long)tv.tv_usec, 999000L));
+}
