@@ -33,7 +33,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(BUILD)/tests/integration/integration
 HARNESS_BIN := $(BUILD)/tests/harness/socket-exec
 DOCKER_TEST_BIN := $(BUILD)/tests/docker/docker_test $(BUILD)/tests/docker/replicas_test \
-		   $(BUILD)/tests/docker/proxy_test
+		   $(BUILD)/tests/docker/proxy_test $(BUILD)/tests/docker/upstream_test
 GW_BIN   := $(BUILD)/bin/berth-gatewayd
 AGENT_BIN := $(BUILD)/bin/berth-agent
 ALL_BIN  := $(CGI_BIN) $(TOOL_BIN) $(GW_BIN) $(if $(AGENT_SRC),$(AGENT_BIN))
@@ -108,7 +108,14 @@ $(BUILD)/tests/docker/replicas_test: $(BUILD)/obj/tests/agent/replicas_test.o \
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/docker/proxy_test: $(BUILD)/obj/tests/agent/proxy_test.o \
+$(BUILD)/tests/docker/upstream_test: $(BUILD)/obj/tests/agent/upstream_test.o \
+		$(BUILD)/obj/tests/agent/loop.o $(BUILD)/obj/agent/upstream.o \
+		$(BUILD)/obj/agent/keepalive.o $(LIBBERTH)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/docker/proxy_test: $(BUILD)/obj/tests/agent/proxy_test.o $(BUILD)/obj/tests/agent/loop.o \
 		$(BUILD)/obj/agent/upstream.o $(BUILD)/obj/agent/keepalive.o $(BUILD)/obj/agent/serve.o \
 		$(BUILD)/obj/agent/egress.o $(BUILD)/obj/agent/spec.o \
 		$(BUILD)/obj/agent/replicas.o $(BUILD)/obj/agent/docker.o $(LIBBERTH)
@@ -166,7 +173,7 @@ asan: deps-asan
 		-fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
 		all build/asan/tests/integration/integration build/asan/tests/harness/socket-exec \
 		build/asan/tests/docker/docker_test build/asan/tests/docker/replicas_test \
-		build/asan/tests/docker/proxy_test \
+		build/asan/tests/docker/proxy_test build/asan/tests/docker/upstream_test \
 		$(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
 	$(Q)BERTH_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DBERTH_ASAN" \
