@@ -6,6 +6,7 @@
  * exchange ended cleanly goes back to keepalive.c for the next call to the same address. */
 #include "berth.h"
 #include "clock.h"
+#include "evread.h"
 #include "keepalive.h"
 #include "upstream.h"
 
@@ -703,9 +704,9 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 {
 	struct upstream *u = arg;
 
-	(void)bev;
 	up_enter(u);
 	u->answered = true;
+	evread_fill(bev, UPSTREAM_IO_MAX);
 	up_parse(u);
 	up_leave(u);
 }

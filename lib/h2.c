@@ -1,4 +1,5 @@
 #include "berth.h"
+#include "evread.h"
 #include "h2.h"
 #include "log.h"
 
@@ -221,6 +222,20 @@ static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void 
 	return 0;
 }
 
+/* The longest run of whole chains at b's start that is at most n bytes, when it is at least
+ * half of n; otherwise n. A frame that ends where a chain does moves to the socket's buffer
+ * without a byte copied; one that ends inside a chain copies that chain's part. */
+static size_t whole_chains(struct evbuffer *b, size_t n)
+{
+	struct evbuffer_iovec v[16];
+	int k = evbuffer_peek(b, (ev_ssize_t)n, NULL, v, (int)B_ARRAY_LEN(v));
+	size_t sum = 0;
+
+	for (int i = 0; i < k && i < (int)B_ARRAY_LEN(v) && sum + v[i].iov_len <= n; i++)
+		sum += v[i].iov_len;
+	return sum >= n / 2 && sum > 0 ? sum : n;
+}
+
 /* How much of the body the next DATA frame carries. The bytes stay in st->out until
  * send_data moves them to the socket's buffer (NGHTTP2_DATA_FLAG_NO_COPY): no copy in
  * between. */
@@ -234,6 +249,8 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 	(void)id;
 	(void)buf;
 	(void)u;
+	if (n < have)
+		n = whole_chains(st->out, n);
 	if (n > 0)
 		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
 	if (n == have && st->out_end) {
@@ -265,6 +282,21 @@ static int cb_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *fra
 	return 0;
 }
 
+/* DATA frames as large as the peer takes, not nghttp2's 16 KiB: between two lib/h2 peers (the
+ * tunnel) the container's answer goes out a buffer chain (up to 512 KiB) a frame, moved whole
+ * to the socket's buffer rather than copied out 16 KiB at a time. */
+static ssize_t cb_read_length(nghttp2_session *s, uint8_t type, int32_t id, int32_t conn_window,
+			      int32_t stream_window, uint32_t peer_max, void *arg)
+{
+	(void)s;
+	(void)type;
+	(void)id;
+	(void)conn_window;
+	(void)stream_window;
+	(void)arg;
+	return peer_max < H2_FRAME_MAX ? (ssize_t)peer_max : H2_FRAME_MAX;
+}
+
 static void h2_conn_kill(struct h2_conn *c);
 
 /* Feeds received bytes to nghttp2 piece by piece as they lie in the buffer (no copy to make
@@ -276,7 +308,10 @@ static void h2_on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer_iovec v[16];
 	ssize_t rv = 0;
 
-	if (!evbuffer_get_length(in) || c->dead)
+	if (c->dead)
+		return;
+	evread_fill(bev, H2_IO_MAX);
+	if (!evbuffer_get_length(in))
 		return;
 	c->depth++;
 	while (rv >= 0 && evbuffer_get_length(in)) {
@@ -353,6 +388,7 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	nghttp2_settings_entry iv[] = {
 		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
 		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+		{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, H2_FRAME_MAX},
 	};
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
@@ -374,6 +410,7 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	c->arg = arg;
 	nghttp2_session_callbacks_set_send_callback(cbs, cb_send);
 	nghttp2_session_callbacks_set_send_data_callback(cbs, cb_send_data);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cbs, cb_read_length);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, cb_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cbs, cb_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);

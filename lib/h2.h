@@ -15,6 +15,7 @@
 #define H2_CONN_WINDOW (16 << 20)       /* 16 MiB per connection */
 #define H2_MAX_STREAMS 2048             /* calls at once on one agent, its event stream too */
 #define H2_IO_MAX (256 << 10)          /* bytes per read or write system call */
+#define H2_FRAME_MAX (1 << 20)         /* DATA payload a lib/h2 peer takes in one frame */
 #define H2_RESET_BURST 1000000ULL      /* RST_STREAM a server takes at once, and per second */
 #define H2_HEADERS_MAX 100              /* headers kept per received message */
 

@@ -26,6 +26,7 @@ struct world {
 	struct h2_stream *held;  /* /held: acknowledged by hand */
 	bool consume;            /* /held: acknowledge each chunk as it comes */
 	size_t client_sent;      /* the sent callback's count */
+	size_t client_frames, client_frame_max; /* DATA frames it reported, the largest */
 	char method[16], path[64], hdr[64];
 };
 
@@ -108,6 +109,9 @@ static void cli_sent(struct h2_stream *st, size_t n, void *arg)
 	(void)st;
 	(void)arg;
 	w.client_sent += n;
+	w.client_frames++;
+	if (n > w.client_frame_max)
+		w.client_frame_max = n;
 }
 
 static void cli_end(struct h2_stream *st, void *arg)
@@ -213,6 +217,24 @@ Test(h2, request_body_larger_than_the_stream_window_arrives_whole)
 	cr_assert(eq(int, w.status, 200));
 	cr_assert(eq(sz, w.server_got, sizeof(body)));
 	cr_assert(eq(sz, w.got, strlen("3145745")));
+}
+
+Test(h2, a_body_written_at_once_goes_out_in_frames_larger_than_16_KiB)
+{
+	static char body[3 * H2_STREAM_WINDOW];
+	struct h2_stream *st = h2_request(w.client, "POST", "/echo", NULL, 0, true, NULL);
+
+	cr_assert(st != NULL);
+	memset(body, 'f', sizeof(body));
+	h2_stream_write(st, body, sizeof(body));
+	h2_stream_end(st);
+	run();
+	cr_assert(eq(int, w.status, 200));
+	cr_assert(eq(sz, w.server_got, sizeof(body)));
+	cr_assert(eq(sz, w.client_sent, sizeof(body)));
+	cr_assert(gt(sz, w.client_frame_max, 16384), "a lib/h2 peer takes frames past nghttp2's default");
+	cr_assert(le(sz, w.client_frame_max, H2_FRAME_MAX));
+	cr_assert(lt(sz, w.client_frames, sizeof(body) / 65536), "%zu frames", w.client_frames);
 }
 
 Test(h2, a_receiver_that_does_not_acknowledge_holds_the_sender_at_one_window)
