@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
+
+#include <fastcgi.h>
 
 #define HTTP_HEAD_MAX 4096
 #define HTTP_READ_CHUNK 65536
@@ -122,17 +125,69 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 	return FCGX_FFlush(r->fcgx->out);
 }
 
+/* A streamed body goes out in FastCGI records of up to FCGI_RECORD_MAX bytes, written
+ * straight from the caller's memory, several to a writev. libfcgi would copy it through its
+ * 8 KiB buffer and write a record per 8 KiB: a write system call per 8 KiB on a 1 GiB body,
+ * and as many chunks for lighttpd to read. Its buffer is flushed first (it holds the head),
+ * so the two never interleave; it stays empty after, and FCGX_Finish_r ends the stream. */
+#define FCGI_RECORD_MAX 65528  /* a multiple of 8 under the 65535 limit: no padding */
+#define FCGI_WRITE_RECORDS 8   /* records per writev */
+
+static int write_all_v(int fd, struct iovec *v, int k)
+{
+	while (k > 0) {
+		ssize_t n = writev(fd, v, k);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		while (k > 0 && (size_t)n >= v->iov_len) {
+			n -= (ssize_t)v->iov_len;
+			v++;
+			k--;
+		}
+		if (k > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 int http_stream_write(struct http_req *r, const void *p, size_t n)
 {
-	while (n) {
-		int chunk = n > INT_MAX ? INT_MAX : (int)n;
+	FCGX_Request *f = r->fcgx;
+	unsigned char hdr[FCGI_WRITE_RECORDS][8];
+	struct iovec v[2 * FCGI_WRITE_RECORDS];
 
-		if (FCGX_PutStr(p, chunk, r->fcgx->out) != chunk)
+	if (FCGX_FFlush(f->out) < 0)
+		return -1;
+	while (n) {
+		int k = 0;
+
+		for (int i = 0; i < FCGI_WRITE_RECORDS && n; i++) {
+			size_t len = n < FCGI_RECORD_MAX ? n : FCGI_RECORD_MAX;
+
+			hdr[i][0] = FCGI_VERSION_1;
+			hdr[i][1] = FCGI_STDOUT;
+			hdr[i][2] = (unsigned char)(f->requestId >> 8);
+			hdr[i][3] = (unsigned char)f->requestId;
+			hdr[i][4] = (unsigned char)(len >> 8);
+			hdr[i][5] = (unsigned char)len;
+			hdr[i][6] = 0; /* padding */
+			hdr[i][7] = 0;
+			v[k].iov_base = hdr[i];
+			v[k++].iov_len = sizeof(hdr[i]);
+			v[k].iov_base = (void *)p;
+			v[k++].iov_len = len;
+			p = (const char *)p + len;
+			n -= len;
+		}
+		if (write_all_v(f->ipcFd, v, k))
 			return -1;
-		p = (const char *)p + chunk;
-		n -= (size_t)chunk;
 	}
-	return FCGX_FFlush(r->fcgx->out);
+	return 0;
 }
 
 size_t http_stream_read(struct http_req *r, void *p, size_t n)

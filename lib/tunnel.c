@@ -367,6 +367,8 @@ static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 262144L);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 262144L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
 }
