@@ -349,6 +349,7 @@ int main(int argc, char **argv)
 	if (crypto_init() || curl_global_init(CURL_GLOBAL_DEFAULT) || evthread_use_pthreads())
 		return fprintf(stderr, "berth-agent: cannot initialise libraries\n"), 1;
 	signal(SIGPIPE, SIG_IGN);
+	rlimit_heap_keep();
 	rlimit_nofile_max(); /* a connection per call in flight, and the kept ones */
 	rc = agent_start(&a);
 	if (!rc)

@@ -281,6 +281,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (crypto_init())
 		return 1;
+	rlimit_heap_keep();
 	rlimit_nofile_max(); /* a connection per call in flight, and per agent */
 	signal(SIGPIPE, SIG_IGN);
 	rc = gw_start(&gw);

@@ -1,6 +1,7 @@
 #include "berth.h"
 #include "rlimit.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 void rlimit_nofile_max(void)
@@ -11,4 +12,10 @@ void rlimit_nofile_max(void)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+void rlimit_heap_keep(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
