@@ -448,6 +448,24 @@ static int app_init(struct app *app, struct berr *e)
 	return auth_keys_load(&app->keys, app->cfg.jwt_secret_file, app->cfg.jwt_issuer, e);
 }
 
+/* libfcgi ends a connection with a lingering close: shutdown, then a poll and reads until
+ * the server closes its end, so that no unread request byte turns the close into a reset
+ * that could cost the server the answer's tail. Once the whole request body has been read
+ * there is nothing to linger for, and the thread goes back to accept() a wakeup sooner.
+ * A request that has no body (no CONTENT_LENGTH or 0, not chunked) has its empty stdin
+ * record waiting already, taken here. */
+static void http_skip_linger(struct http_req *r)
+{
+	const char *cl = http_param(r, "CONTENT_LENGTH");
+	FCGX_Stream *in = r->fcgx->in;
+
+	if (!FCGX_HasSeenEOF(in) && (!cl || strcmp(cl, "0") == 0) &&
+	    !http_param(r, "HTTP_TRANSFER_ENCODING"))
+		(void)FCGX_GetChar(in);
+	if (FCGX_HasSeenEOF(in))
+		(void)FCGX_Detach(r->fcgx);
+}
+
 static void http_serve_one(struct http_ctx *ctx, FCGX_Request *f, http_handler h)
 {
 	struct http_req r = {0};
@@ -469,6 +487,7 @@ static void http_serve_one(struct http_ctx *ctx, FCGX_Request *f, http_handler h
 	if (!r.responded)
 		http_fail(&r, B_EINTERNAL, NULL, "the handler gave no answer");
 	log_debug("%s %s %s", r.request_id, r.method, r.path);
+	http_skip_linger(&r);
 }
 
 static bool http_help(const char *prog, const char *usage, int argc, char **argv)

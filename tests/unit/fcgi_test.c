@@ -1,0 +1,249 @@
+/* lib/http at the FastCGI level: http_main in a child process, on a socket given as fd 0 as
+ * lighttpd gives it, and this test as the web server speaking the records. Checks how a
+ * streamed body is framed and how a connection ends. */
+#include "berth.h"
+#include "http.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <errno.h>
+#include <fastcgi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BIG (200 * 1024 + 7)
+
+static char dir[64];
+static char sock[96];
+static pid_t child;
+
+/* /big streams BIG bytes (i % 251) in one write; /ignore answers without reading the body;
+ * anything else answers "ok". */
+static void handler(struct http_ctx *ctx, struct http_req *r)
+{
+	static char body[BIG];
+	char *head[] = {(char *)"Content-Type: application/octet-stream"};
+
+	(void)ctx;
+	if (strcmp(r->path, "/big") == 0) {
+		for (size_t i = 0; i < sizeof(body); i++)
+			body[i] = (char)(i % 251);
+		if (http_stream_head(r, 200, head, 1) == 0)
+			(void)http_stream_write(r, body, sizeof(body));
+		return;
+	}
+	http_respond(r, 200, "text/plain", "ok", 2, NULL);
+}
+
+static void serve(void)
+{
+	char path[160], *argv[] = {(char *)"fcgi_test", NULL};
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	FILE *k;
+
+	snprintf(path, sizeof(path), "%s/jwt.key", dir);
+	k = fopen(path, "w");
+	if (!k)
+		_exit(2);
+	for (int i = 0; i < 32; i++)
+		fputs("ab", k);
+	fclose(k);
+	setenv("BERTH_VAR", dir, 1);
+	setenv("BERTH_JWT_SECRET_FILE", path, 1);
+	setenv("BERTH_LOG_LEVEL", "error", 1);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8) ||
+	    dup2(fd, 0) != 0)
+		_exit(2);
+	_exit(http_main("fcgi_test", "", 1, argv, handler));
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/berth-fcgi.XXXXXX");
+	cr_assert(mkdtemp(dir) != NULL);
+	snprintf(sock, sizeof(sock), "%s/t.sock", dir);
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0)
+		serve();
+	for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	cr_assert(eq(int, access(sock, F_OK), 0), "the program did not come up");
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
+}
+
+TestSuite(fcgi, .init = setup, .fini = teardown);
+
+static int dial(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	cr_assert(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	return fd;
+}
+
+static void record(int fd, int type, const void *p, size_t n)
+{
+	unsigned char h[8] = {FCGI_VERSION_1, (unsigned char)type, 0, 1,
+			      (unsigned char)(n >> 8), (unsigned char)n, 0, 0};
+
+	cr_assert(eq(sz, (size_t)write(fd, h, 8), 8));
+	if (n)
+		cr_assert(eq(sz, (size_t)write(fd, p, n), n));
+}
+
+static size_t param(unsigned char *out, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+
+	out[0] = (unsigned char)nl;
+	out[1] = (unsigned char)vl;
+	memcpy(out + 2, name, nl);
+	memcpy(out + 2 + nl, value, vl);
+	return 2 + nl + vl;
+}
+
+/* A request as lighttpd sends one; body_eof sends the empty stdin record that ends the body. */
+static int request(const char *uri, const char *content_length, bool body_eof)
+{
+	unsigned char begin[8] = {0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0}, p[512];
+	size_t n = 0;
+	int fd = dial();
+
+	n += param(p + n, "REQUEST_METHOD", content_length ? "POST" : "GET");
+	n += param(p + n, "REQUEST_URI", uri);
+	if (content_length)
+		n += param(p + n, "CONTENT_LENGTH", content_length);
+	record(fd, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
+	record(fd, FCGI_PARAMS, p, n);
+	record(fd, FCGI_PARAMS, NULL, 0);
+	if (body_eof)
+		record(fd, FCGI_STDIN, NULL, 0);
+	return fd;
+}
+
+static void read_full(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = read(fd, (char *)p + got, n - got);
+
+		cr_assert(gt(sz, (size_t)(k > 0 ? k : 0), 0), "the connection ended early");
+		got += (size_t)k;
+	}
+}
+
+struct answer {
+	char *out;              /* stdout's bytes, head and body */
+	size_t len;
+	size_t records, largest; /* stdout records with content, the largest */
+};
+
+/* Reads records up to FCGI_END_REQUEST. */
+static void answer(int fd, struct answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (;;) {
+		unsigned char h[8], pad[255];
+		size_t n;
+
+		read_full(fd, h, 8);
+		n = (size_t)h[4] << 8 | h[5];
+		if (h[1] == FCGI_END_REQUEST) {
+			cr_assert(eq(sz, n, 8));
+			read_full(fd, pad, n + h[6]);
+			return;
+		}
+		if (h[1] == FCGI_STDOUT && n) {
+			a->out = realloc(a->out, a->len + n);
+			read_full(fd, a->out + a->len, n);
+			a->len += n;
+			a->records++;
+			if (n > a->largest)
+				a->largest = n;
+		} else if (n) {
+			char *skip = malloc(n);
+
+			read_full(fd, skip, n);
+			free(skip);
+		}
+		if (h[6])
+			read_full(fd, pad, h[6]);
+	}
+}
+
+/* Whether the program has closed its end: a write then fails with EPIPE. A lingering close
+ * (shutdown, then reading until this end closes) still takes it. */
+static bool program_closed(int fd)
+{
+	for (int i = 0; i < 100; i++) {
+		if (send(fd, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(fcgi, a_streamed_body_goes_in_records_of_up_to_64_KiB_intact)
+{
+	int fd = request("/big", NULL, true);
+	struct answer a;
+	const char *body;
+
+	answer(fd, &a);
+	body = memmem(a.out, a.len, "\r\n\r\n", 4);
+	cr_assert(body != NULL);
+	body += 4;
+	cr_assert(eq(sz, a.len - (size_t)(body - a.out), BIG));
+	for (size_t i = 0; i < BIG; i++)
+		cr_assert(eq(int, (unsigned char)body[i], (int)(i % 251)), "byte %zu", i);
+	cr_assert(gt(sz, a.largest, 8192), "larger than libfcgi's 8 KiB records");
+	cr_assert(le(sz, a.largest, 65535));
+	cr_assert(le(sz, a.records, 1 + BIG / 32768), "%zu records", a.records);
+	free(a.out);
+	close(fd);
+}
+
+Test(fcgi, a_request_read_to_its_end_is_closed_at_once)
+{
+	int fd = request("/small", NULL, true);
+	struct answer a;
+
+	answer(fd, &a);
+	cr_assert(memmem(a.out, a.len, "ok", 2) != NULL);
+	cr_assert(program_closed(fd), "the program lingers on a request it read whole");
+	free(a.out);
+	close(fd);
+}
+
+Test(fcgi, a_request_with_unread_body_gets_a_lingering_close)
+{
+	int fd = request("/ignore", "10", false);
+	struct answer a;
+
+	answer(fd, &a);
+	cr_assert(memmem(a.out, a.len, "ok", 2) != NULL);
+	cr_assert(not(program_closed(fd)), "the body still coming is read and dropped");
+	free(a.out);
+	close(fd);
+}
