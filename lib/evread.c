@@ -8,6 +8,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#define EVREAD_LIBEVENT_MAX 4096 /* EVBUFFER_MAX_READ in libevent 2.1's buffer.c */
+
 /* One readv into the space reserved at in's end; the bytes read, 0 on EOF, EAGAIN or error. */
 static size_t read_into(struct evbuffer *in, evutil_socket_t fd, size_t max)
 {
@@ -57,7 +59,8 @@ size_t evread_fill(struct bufferevent *bev, size_t max)
 		if (max > high - have)
 			max = high - have;
 	}
-	if (max == 0)
+	/* libevent's own read took less than its 4096: the socket had no more a moment ago */
+	if (max == 0 || have < EVREAD_LIBEVENT_MAX)
 		return 0;
 	/* a socket bufferevent freezes its input's end between its own reads */
 	evbuffer_unfreeze(in, 0);

@@ -10,7 +10,9 @@
 
 /* Moves up to max more bytes from bev's socket to its input buffer, no further than the read
  * high watermark, and only while reading is enabled; nothing for a TLS (OpenSSL) bufferevent,
- * whose socket carries records rather than its input's bytes. EOF and errors are left for the
+ * whose socket carries records rather than its input's bytes, and nothing when the input
+ * holds less than libevent reads at once (its read found the socket all but empty: a small
+ * message costs no extra system call). EOF and errors are left for the
  * bufferevent's own next read, which reports them as usual. Returns the bytes moved. */
 size_t evread_fill(struct bufferevent *bev, size_t max);
 

@@ -23,12 +23,15 @@ static struct {
 	int peer;
 	size_t max;            /* evread_fill's argument */
 	bool disable_first;    /* the first callback disables reading before its fill */
+	size_t more_first;     /* the first callback has the peer send this much before its fill */
 	size_t first_len;      /* the input's length after the first callback's fill */
 	size_t filled;         /* what evread_fill returned then */
 	size_t total;          /* all bytes taken */
 	int callbacks;
 	bool eof;
 } t;
+
+static void send_n(size_t n);
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
@@ -39,6 +42,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 	(void)arg;
 	if (disable)
 		bufferevent_disable(bev, EV_READ);
+	if (t.more_first && t.callbacks == 0) {
+		send_n(t.more_first);
+		close(t.peer);
+		t.peer = -1;
+	}
 	n = evread_fill(bev, t.max);
 	if (disable)
 		bufferevent_enable(bev, EV_READ);
@@ -60,10 +68,17 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* SENT bytes wait in the socket before the loop first looks at it. */
-static void setup(void)
+/* The peer sends n bytes (at most SENT). */
+static void send_n(size_t n)
 {
 	static char data[SENT];
+
+	memset(data, 'r', n);
+	cr_assert(eq(sz, (size_t)write(t.peer, data, n), n));
+}
+
+static void setup(void)
+{
 	int sv[2];
 	int big = 4 << 20;
 
@@ -78,8 +93,6 @@ static void setup(void)
 	bufferevent_setcb(t.bev, on_read, NULL, on_event, NULL);
 	bufferevent_enable(t.bev, EV_READ);
 	t.peer = sv[1];
-	memset(data, 'r', sizeof(data));
-	cr_assert(eq(sz, (size_t)write(t.peer, data, sizeof(data)), sizeof(data)));
 }
 
 static void teardown(void)
@@ -94,8 +107,10 @@ static void run_to_eof(void)
 {
 	struct timeval tv = {5, 0};
 
-	close(t.peer);
-	t.peer = -1;
+	if (!t.more_first) { /* else the first callback closes it */
+		close(t.peer);
+		t.peer = -1;
+	}
 	event_base_loopexit(t.base, &tv);
 	event_base_dispatch(t.base);
 }
@@ -105,6 +120,7 @@ TestSuite(evread, .init = setup, .fini = teardown);
 Test(evread, the_first_callback_holds_all_the_socket_had)
 {
 	t.max = 256 * 1024;
+	send_n(SENT);
 	run_to_eof();
 	cr_assert(eq(sz, t.first_len, SENT), "one wakeup, not one per 4096 bytes");
 	cr_assert(eq(sz, t.filled, SENT - 4096), "libevent's own read took the first 4096");
@@ -115,6 +131,7 @@ Test(evread, the_first_callback_holds_all_the_socket_had)
 Test(evread, a_fill_takes_at_most_max)
 {
 	t.max = 10000;
+	send_n(SENT);
 	run_to_eof();
 	cr_assert(eq(sz, t.filled, 10000));
 	cr_assert(eq(sz, t.first_len, 4096 + 10000));
@@ -126,6 +143,7 @@ Test(evread, a_fill_stops_at_the_read_high_watermark)
 {
 	t.max = 256 * 1024;
 	bufferevent_setwatermark(t.bev, EV_READ, 0, 50000);
+	send_n(SENT);
 	run_to_eof();
 	cr_assert(eq(sz, t.first_len, 50000));
 	cr_assert(eq(sz, t.total, SENT));
@@ -136,6 +154,7 @@ Test(evread, nothing_is_read_while_reading_is_disabled)
 {
 	t.max = 256 * 1024;
 	t.disable_first = true;
+	send_n(SENT);
 	run_to_eof();
 	cr_assert(eq(sz, t.filled, 0));
 	cr_assert(eq(sz, t.first_len, 4096), "only libevent's own read");
@@ -151,6 +170,7 @@ Test(evread, a_tls_bufferevent_is_left_to_openssl)
 	int fd, queued = 0;
 
 	cr_assert(ssl != NULL);
+	send_n(SENT);
 	fd = dup(bufferevent_getfd(t.bev));
 	bufferevent_disable(t.bev, EV_READ);
 	tls = bufferevent_openssl_socket_new(t.base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
@@ -162,4 +182,16 @@ Test(evread, a_tls_bufferevent_is_left_to_openssl)
 	cr_assert(eq(int, queued, SENT), "the socket's bytes are still there for OpenSSL");
 	bufferevent_free(tls);
 	SSL_CTX_free(ctx);
+}
+
+Test(evread, a_short_read_is_not_followed_by_another)
+{
+	t.max = 256 * 1024;
+	t.more_first = 5000; /* arrives after libevent's read, before the fill */
+	send_n(100);
+	run_to_eof();
+	cr_assert(eq(sz, t.first_len, 100), "libevent's read found the socket drained");
+	cr_assert(eq(sz, t.filled, 0));
+	cr_assert(eq(sz, t.total, 5100), "the rest comes with the next wakeup");
+	cr_assert(t.eof);
 }
