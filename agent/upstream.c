@@ -7,6 +7,7 @@
 #include "berth.h"
 #include "clock.h"
 #include "evread.h"
+#include "hop.h"
 #include "keepalive.h"
 #include "upstream.h"
 
@@ -111,19 +112,11 @@ static bool value_ok(const char *s)
 	return true;
 }
 
-/* Headers that belong to one connection, not to the message (RFC 9110 section 7.6.1), and
- * the two this module writes itself. */
-static bool hop_by_hop(const char *name)
+/* Hop-by-hop headers, and the two this module writes itself. */
+static bool not_forwarded(const char *name)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "te", "transfer-encoding",
-					  "upgrade", "trailer", "host", "content-length"};
-
-	if (strncasecmp(name, "proxy-", 6) == 0)
-		return true;
-	for (size_t i = 0; i < B_ARRAY_LEN(hop); i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return true;
-	return false;
+	return hop_by_hop(name) || strcasecmp(name, "host") == 0 ||
+	       strcasecmp(name, "content-length") == 0;
 }
 
 /* Whether token (case-insensitively) is one of the comma-separated items of list. */
@@ -287,7 +280,7 @@ static void head_build(struct upstream *u, const struct upstream_request *rq)
 
 	evbuffer_add_printf(b, "%s %s HTTP/1.1\r\nHost: %s\r\n", rq->method, rq->target, u->where);
 	for (size_t i = 0; i < rq->nheaders; i++)
-		if (!hop_by_hop(rq->headers[i].name))
+		if (!not_forwarded(rq->headers[i].name))
 			evbuffer_add_printf(b, "%s: %s\r\n", rq->headers[i].name, rq->headers[i].value);
 }
 
@@ -489,7 +482,7 @@ static size_t head_forward(const struct head *hd, struct upstream_header *out)
 			if (hd->te || length_sent)
 				continue;
 			length_sent = true;
-		} else if (hop_by_hop(name) || (hd->connection && list_has(hd->connection, name))) {
+		} else if (not_forwarded(name) || (hd->connection && list_has(hd->connection, name))) {
 			continue;
 		}
 		out[n++] = hd->h[i];

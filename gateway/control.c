@@ -3,6 +3,7 @@
  * one stream on that agent's session, both bodies streamed. */
 #include "berth.h"
 #include "gw.h"
+#include "hop.h"
 #include "log.h"
 #include "uuid.h"
 #include "fleet.h"
@@ -59,15 +60,7 @@ static bool forwardable(const char *name)
 {
 	if (strcmp(name, "x-berth-timeout-ms") == 0)
 		return true;
-	static const char *const hop[] = {"connection", "keep-alive", "te", "transfer-encoding",
-					  "upgrade", "host", "proxy-connection", "trailer"};
-
-	if (strncmp(name, "x-berth-", 8) == 0 || strncmp(name, "proxy-", 6) == 0)
-		return false;
-	for (size_t i = 0; i < B_ARRAY_LEN(hop); i++)
-		if (strcmp(name, hop[i]) == 0)
-			return false;
-	return true;
+	return !hop_by_hop(name) && strncmp(name, "x-berth-", 8) != 0 && strcmp(name, "host") != 0;
 }
 
 /* An error of ours from a lib/ record (its message escaped, unlike respond_json's literals). */

@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "invoke.h"
+#include "hop.h"
 #include "json.h"
 
 #include <sodium.h>
@@ -53,15 +54,8 @@ bool invoke_path_valid(const char *path)
 
 bool invoke_header_forwarded(const char *name)
 {
-	static const char *const never[] = {"host", "connection", "upgrade", "transfer-encoding",
-					    "te", "trailer", "keep-alive", "content-length"};
-
-	if (strncasecmp(name, "proxy-", 6) == 0 || strncasecmp(name, "x-berth-", 8) == 0)
-		return false;
-	for (size_t i = 0; i < B_ARRAY_LEN(never); i++)
-		if (strcasecmp(name, never[i]) == 0)
-			return false;
-	return true;
+	return !hop_by_hop(name) && strncasecmp(name, "x-berth-", 8) != 0 &&
+	       strcasecmp(name, "host") != 0 && strcasecmp(name, "content-length") != 0;
 }
 
 /* A token of RFC 9110 (header names). */

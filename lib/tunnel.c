@@ -1,6 +1,7 @@
 #include "berth.h"
 #include "tunnel.h"
 #include "clock.h"
+#include "hop.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -122,17 +123,6 @@ static size_t call_body(char *p, size_t size, size_t n, void *arg)
 	if (buf_add(&t->response_body, p, size * n))
 		return 0; /* past response_max: curl stops with a write error */
 	return size * n;
-}
-
-static bool hop_by_hop(const char *name)
-{
-	static const char *const hop[] = {"connection", "keep-alive", "transfer-encoding", "te",
-					  "trailer", "upgrade", "proxy-connection"};
-
-	for (size_t i = 0; i < B_ARRAY_LEN(hop); i++)
-		if (strcmp(name, hop[i]) == 0)
-			return true;
-	return false;
 }
 
 /* One response header line: lowercased into the object, repeated names joined. */
