@@ -31,16 +31,18 @@ static size_t read_into(struct evbuffer *in, evutil_socket_t fd, size_t max)
 	do
 		n = readv(fd, io, k);
 	while (n < 0 && errno == EINTR);
-	left = n > 0 ? (size_t)n : 0;
+	if (n <= 0) {
+		(void)evbuffer_commit_space(in, v, 0);
+		return 0;
+	}
+	left = (size_t)n;
 	for (int i = 0; i < k; i++) {
 		if (v[i].iov_len > left)
 			v[i].iov_len = left;
 		left -= v[i].iov_len;
 	}
 	/* only the vectors the read reached are committed */
-	if (left != 0 || evbuffer_commit_space(in, v, n <= 0 ? 0 : v[k - 1].iov_len ? k : 1))
-		return 0;
-	return n > 0 ? (size_t)n : 0;
+	return evbuffer_commit_space(in, v, v[k - 1].iov_len ? k : 1) ? 0 : (size_t)n;
 }
 
 size_t evread_fill(struct bufferevent *bev, size_t max)
