@@ -546,10 +546,14 @@ int http_main(const char *prog, const char *usage, int argc, char **argv, http_h
 
 #define POOL_STACK_SIZE ((size_t)512 * 1024)
 
-/* One thread is in accept() at a time, as libfcgi's threaded example has it, and the turn
- * passes to the thread that became idle last, not round the pool as a mutex would pass it:
- * with few calls in flight, a few threads serve them all, each with its store connection's
+/* Up to POOL_ACCEPTORS threads wait in accept() at once (Linux wakes one per connection); a
+ * thread done with its call goes straight back to accept() while there is room, so no other
+ * thread has to be woken to take its place. The others wait their turn, the one that became
+ * idle last first, and one is woken only when a call takes the last thread from accept().
+ * With few calls in flight, a few threads serve them all, each with its store connection's
  * cache and its connection to gatewayd warm from its last call. */
+#define POOL_ACCEPTORS 4
+
 struct turn {
 	pthread_cond_t cv;
 	bool go;
@@ -560,37 +564,36 @@ struct pool {
 	const struct http_prog *prog;
 	struct app app;
 	pthread_mutex_t mu;
-	bool accepting;            /* a thread has the turn */
-	struct turn *idle;         /* threads waiting for it, the last to come first */
+	int accepting;             /* threads in accept() or on their way there */
+	struct turn *idle;         /* threads waiting for a turn, the last to come first */
 };
 
-/* Waits for the turn to accept. */
+/* Waits, if POOL_ACCEPTORS threads are in accept() already, for a turn to accept. */
 static void turn_take(struct pool *pl, struct turn *t)
 {
 	pthread_mutex_lock(&pl->mu);
-	if (pl->accepting) {
+	if (pl->accepting >= POOL_ACCEPTORS) {
 		t->go = false;
 		t->next = pl->idle;
 		pl->idle = t;
 		while (!t->go)
 			pthread_cond_wait(&t->cv, &pl->mu);
 	}
-	pl->accepting = true; /* given over by turn_pass, or free */
+	pl->accepting++;
 	pthread_mutex_unlock(&pl->mu);
 }
 
-/* Gives the turn to the thread idle the shortest time, if any. */
+/* Leaves accept() with a call; when no thread is left there, wakes the one idle the shortest
+ * time to take the next. */
 static void turn_pass(struct pool *pl)
 {
 	struct turn *t;
 
 	pthread_mutex_lock(&pl->mu);
-	if ((t = pl->idle)) {
+	if (--pl->accepting == 0 && (t = pl->idle)) {
 		pl->idle = t->next;
 		t->go = true;
 		pthread_cond_signal(&t->cv);
-	} else {
-		pl->accepting = false;
 	}
 	pthread_mutex_unlock(&pl->mu);
 }

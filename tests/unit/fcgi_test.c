@@ -1,6 +1,7 @@
-/* lib/http at the FastCGI level: http_main in a child process, on a socket given as fd 0 as
- * lighttpd gives it, and this test as the web server speaking the records. Checks how a
- * streamed body is framed and how a connection ends. */
+/* lib/http at the FastCGI level: http_main (or http_main_pool) in a child process, on a socket
+ * given as fd 0 as lighttpd gives it, and this test as the web server speaking the records.
+ * Checks how a streamed body is framed, how a connection ends, and how the pool's threads take
+ * calls. */
 #include "berth.h"
 #include "http.h"
 
@@ -9,19 +10,25 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BIG (200 * 1024 + 7)
+#define POOL_THREADS 12
+#define TOGETHER 10 /* calls held open at once: more than the threads in accept() */
 
 static char dir[64];
 static char sock[96];
 static pid_t child;
+static bool pool;        /* the child runs http_main_pool */
+static atomic_int inside; /* the child's calls in /together now */
 
 /* /big streams BIG bytes (i % 251) in one write; /ignore answers without reading the body;
  * anything else answers "ok". */
@@ -31,6 +38,23 @@ static void handler(struct http_ctx *ctx, struct http_req *r)
 	char *head[] = {(char *)"Content-Type: application/octet-stream"};
 
 	(void)ctx;
+	if (strcmp(r->path, "/together") == 0) {
+		/* waits up to 5 s for TOGETHER calls to be in here at once */
+		bool all = false;
+
+		atomic_fetch_add(&inside, 1);
+		for (int i = 0; i < 500 && !(all = atomic_load(&inside) >= TOGETHER); i++)
+			usleep(10000);
+		http_respond(r, 200, "text/plain", all ? "all" : "alone", all ? 3 : 5, NULL);
+		return;
+	}
+	if (strcmp(r->path, "/thread") == 0) {
+		char id[32];
+		int n = snprintf(id, sizeof(id), "%ld", (long)gettid());
+
+		http_respond(r, 200, "text/plain", id, (size_t)n, NULL);
+		return;
+	}
 	if (strcmp(r->path, "/big") == 0) {
 		for (size_t i = 0; i < sizeof(body); i++)
 			body[i] = (char)(i % 251);
@@ -62,6 +86,15 @@ static void serve(void)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8) ||
 	    dup2(fd, 0) != 0)
 		_exit(2);
+	if (pool) {
+		static const struct http_prog prog = {.name = "fcgi_test", .usage = "",
+						      .handler = handler};
+		char threads[16];
+
+		snprintf(threads, sizeof(threads), "%d", POOL_THREADS);
+		setenv("BERTH_RUNTIME_THREADS", threads, 1);
+		_exit(http_main_pool(&prog, 1, argv));
+	}
 	_exit(http_main("fcgi_test", "", 1, argv, handler));
 }
 
@@ -89,7 +122,14 @@ static void teardown(void)
 	(void)system(cmd);
 }
 
+static void setup_pool(void)
+{
+	pool = true;
+	setup();
+}
+
 TestSuite(fcgi, .init = setup, .fini = teardown);
+TestSuite(fcgi_pool, .init = setup_pool, .fini = teardown);
 
 static int dial(void)
 {
@@ -246,4 +286,63 @@ Test(fcgi, a_request_with_unread_body_gets_a_lingering_close)
 	cr_assert(not(program_closed(fd)), "the body still coming is read and dropped");
 	free(a.out);
 	close(fd);
+}
+
+/* Lets every pool thread start: the first few go to accept(), the rest wait their turn. */
+static void settle(void)
+{
+	int fd = request("/thread", NULL, true);
+	struct answer a;
+
+	answer(fd, &a);
+	free(a.out);
+	close(fd);
+	usleep(200000);
+}
+
+Test(fcgi_pool, calls_past_the_threads_in_accept_are_taken_by_idle_threads)
+{
+	int fd[TOGETHER];
+
+	settle();
+	for (int i = 0; i < TOGETHER; i++)
+		fd[i] = request("/together", NULL, true);
+	for (int i = 0; i < TOGETHER; i++) {
+		struct answer a;
+
+		answer(fd[i], &a);
+		cr_assert(memmem(a.out, a.len, "all", 3) != NULL, "call %d did not meet the %d others",
+			  i, TOGETHER - 1);
+		free(a.out);
+		close(fd[i]);
+	}
+}
+
+Test(fcgi_pool, one_call_at_a_time_is_served_by_a_few_threads_not_round_the_pool)
+{
+	long seen[POOL_THREADS] = {0};
+	int distinct = 0;
+
+	settle();
+	for (int i = 0; i < 3 * POOL_THREADS; i++) {
+		int fd = request("/thread", NULL, true);
+		struct answer a;
+		char *end;
+		long id;
+		bool known = false;
+
+		answer(fd, &a);
+		a.out = realloc(a.out, a.len + 1);
+		a.out[a.len] = '\0';
+		id = strtol(strstr(a.out, "\r\n\r\n") + 4, &end, 10);
+		for (int k = 0; k < distinct; k++)
+			known |= seen[k] == id;
+		if (!known && distinct < POOL_THREADS)
+			seen[distinct++] = id;
+		free(a.out);
+		close(fd);
+	}
+	cr_assert(le(int, distinct, 4), "%d of %d threads took %d calls made one after another",
+		  distinct, POOL_THREADS, 3 * POOL_THREADS);
+	cr_assert(ge(int, distinct, 1));
 }
