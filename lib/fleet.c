@@ -251,29 +251,6 @@ int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e)
 	return rc < 0 ? rc : B_OK;
 }
 
-int fleet_healthy_replicas(struct store *s, const char *service_id, cJSON *out, struct berr *e)
-{
-	static const char sql[] =
-		"SELECT r.id, r.agent_id FROM replicas r JOIN agents a ON a.id = r.agent_id"
-		" WHERE r.service_id = ? AND r.replica_state = 'healthy' AND a.agent_status = 'online'"
-		" ORDER BY r.id";
-	sqlite3_stmt *st = store_stmt(s, sql, e);
-	int rc;
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, service_id);
-	while ((rc = store_step(s, st, e)) == SQLITE_ROW) {
-		cJSON *r = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(r, "replica_id", store_col_text(st, 0));
-		cJSON_AddStringToObject(r, "agent_id", store_col_text(st, 1));
-		cJSON_AddItemToArray(out, r);
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : B_OK;
-}
-
 int fleet_agent_runtime(struct store *s, const char *id, bool ok, const char *detail,
 			struct berr *e)
 {

@@ -42,9 +42,6 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 struct berr *e) B_MUST_CHECK;
 int fleet_replica_set_state(struct store *s, const char *id, const char *state,
 			    const char *detail, struct berr *e) B_MUST_CHECK;
-/* The healthy replicas of service_id on online agents, as [{replica_id, agent_id}]. */
-int fleet_healthy_replicas(struct store *s, const char *service_id, cJSON *out,
-			   struct berr *e) B_MUST_CHECK;
 /* Number of replicas per state, as members of counts ({"healthy": 2, ...}). */
 int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e) B_MUST_CHECK;
 int fleet_replica_delete(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;

@@ -1,8 +1,6 @@
 #include "berth.h"
 #include "route.h"
-#include "catalog.h"
 #include "clock.h"
-#include "fleet.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -45,45 +43,51 @@ static struct seen *seen_get(const char *id)
 	return victim;
 }
 
+/* One statement, so one read transaction: the service, then one row per healthy replica on
+ * an online agent (NULLs when it has none). */
 int route_resolve(struct store *s, const char *team_id, const char *slug, struct route *rt,
 		  struct berr *e)
 {
-	cJSON *svc = NULL, *reps = cJSON_CreateArray(), *r;
-	const char *status, *type;
-	int rc = catalog_get_by_slug(s, team_id, slug, &svc, e);
+	static const char sql[] =
+		"SELECT s.id, s.service_status, s.service_type, r.id, r.agent_id"
+		" FROM container_services s LEFT JOIN replicas r ON r.service_id = s.id"
+		" AND r.replica_state = 'healthy' AND EXISTS (SELECT 1 FROM agents a"
+		" WHERE a.id = r.agent_id AND a.agent_status = 'online')"
+		" WHERE s.team_id = ? AND s.service_slug = ? ORDER BY r.id";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+	char status[32] = "";
+	int rc;
 
 	memset(rt, 0, sizeof(*rt));
-	if (rc)
-		goto out;
-	status = cJSON_GetStringValue(cJSON_GetObjectItem(svc, "service_status"));
-	type = cJSON_GetStringValue(cJSON_GetObjectItem(svc, "service_type"));
-	snprintf(rt->service_id, sizeof(rt->service_id), "%s",
-		 cJSON_GetStringValue(cJSON_GetObjectItem(svc, "id")));
-	rt->egress = type && strcmp(type, "external") == 0;
-	if (!status || strcmp(status, "running") != 0) {
-		rc = berr_set(e, B_ECONFLICT, "service_status", "service %s is %s, not running", slug,
-			      status ? status : "unknown");
-		goto out;
-	}
-	if ((rc = fleet_healthy_replicas(s, rt->service_id, reps, e)))
-		goto out;
-	cJSON_ArrayForEach(r, reps) {
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, team_id);
+	store_bind_text(st, 2, slug);
+	while ((rc = store_step(s, st, e)) == SQLITE_ROW) {
 		struct route_target *t = &rt->reps[rt->n];
 
-		if (rt->n == ROUTE_REPLICAS_MAX)
-			break;
-		snprintf(t->agent_id, sizeof(t->agent_id), "%s",
-			 cJSON_GetStringValue(cJSON_GetObjectItem(r, "agent_id")));
-		snprintf(t->replica_id, sizeof(t->replica_id), "%s",
-			 cJSON_GetStringValue(cJSON_GetObjectItem(r, "replica_id")));
+		if (!rt->service_id[0]) {
+			snprintf(rt->service_id, sizeof(rt->service_id), "%s", store_col_text(st, 0));
+			snprintf(status, sizeof(status), "%s", store_col_text(st, 1));
+			rt->egress = strcmp(store_col_text(st, 2), "external") == 0;
+		}
+		if (sqlite3_column_type(st, 3) == SQLITE_NULL || rt->n == ROUTE_REPLICAS_MAX)
+			continue;
+		snprintf(t->replica_id, sizeof(t->replica_id), "%s", store_col_text(st, 3));
+		snprintf(t->agent_id, sizeof(t->agent_id), "%s", store_col_text(st, 4));
 		rt->n++;
 	}
+	sqlite3_reset(st);
+	if (rc < 0)
+		return rc;
+	if (!rt->service_id[0])
+		return berr_set(e, B_ENOTFOUND, "", "no container service %s in this team", slug);
+	if (strcmp(status, "running") != 0)
+		return berr_set(e, B_ECONFLICT, "service_status", "service %s is %s, not running",
+				slug, status);
 	if (rt->n == 0)
-		rc = berr_set(e, B_EUNAVAILABLE, "", "service %s has no healthy replica", slug);
-out:
-	cJSON_Delete(svc);
-	cJSON_Delete(reps);
-	return rc;
+		return berr_set(e, B_EUNAVAILABLE, "", "service %s has no healthy replica", slug);
+	return B_OK;
 }
 
 /* Lower is better: a replica set aside counts after every other, then fewer in flight, then

@@ -553,38 +553,6 @@ Test(fleet, replica_counts_of_nothing_is_empty)
 	cr_assert(eq(int, size, 0));
 }
 
-Test(fleet, healthy_replicas_only_of_online_agents)
-{
-	struct berr e = {0};
-	char a1[UUID_STR_LEN + 1], a2[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1];
-	char other[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], r2[UUID_STR_LEN + 1];
-	char r3[UUID_STR_LEN + 1], r4[UUID_STR_LEN + 1], rid[64], aid[64];
-	cJSON *out = cJSON_CreateArray();
-	int size;
-
-	agent_connect(fx.team_a, "gpu-a", a1);
-	agent_connect(fx.team_a, "gpu-b", a2);
-	online(a1, MIN_INFO);
-	add_service("web", svc);
-	add_service("api", other);
-	add_replica(svc, a1, NULL, r1); /* healthy, online: listed */
-	add_replica(svc, a1, NULL, r2); /* starting: not */
-	add_replica(svc, a2, NULL, r3); /* healthy, agent offline: not */
-	add_replica(other, a1, NULL, r4); /* another service: not */
-	cr_assert(eq(int, report(a1, r1, "healthy", "", ""), B_OK));
-	cr_assert(eq(int, report(a1, r2, "starting", "", ""), B_OK));
-	cr_assert(eq(int, report(a2, r3, "healthy", "", ""), B_OK));
-	cr_assert(eq(int, report(a1, r4, "healthy", "", ""), B_OK));
-	cr_assert(eq(int, fleet_healthy_replicas(fx.st, svc, out, &e), B_OK), "%s", e.message);
-	size = cJSON_GetArraySize(out);
-	member(cJSON_GetArrayItem(out, 0), "replica_id", rid, sizeof(rid));
-	member(cJSON_GetArrayItem(out, 0), "agent_id", aid, sizeof(aid));
-	cJSON_Delete(out);
-	cr_assert(eq(int, size, 1));
-	cr_assert(not(eq(ptr, strstr(rid, r1), NULL)), "replica_id %s, want %s", rid, r1);
-	cr_assert(not(eq(ptr, strstr(aid, a1), NULL)), "agent_id %s, want %s", aid, a1);
-}
-
 Test(fleet, replica_set_state_and_delete)
 {
 	struct berr e = {0};

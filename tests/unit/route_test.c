@@ -16,29 +16,48 @@ TestSuite(route, .init = fixture_store_open, .fini = fixture_store_close);
 
 static char service[UUID_STR_LEN + 1], agent[UUID_STR_LEN + 1];
 
-/* A running service "svc" of team_a, an online agent, and n healthy replicas on it. */
-static void arrange(int n, char ids[][UUID_STR_LEN + 1])
+/* A service of team_a; its id into id. */
+static void add_service(const char *slug, char id[UUID_STR_LEN + 1])
 {
-	cJSON *b = cJSON_Parse("{\"service_slug\":\"svc\",\"docker_image\":\"nginx\"}");
-	cJSON *info = cJSON_Parse("{\"platform_arch\":\"amd64\",\"agent_version\":\"1\"}");
+	char def[128];
+	cJSON *b;
 	struct berr e = {0};
 	struct svc v;
 
+	snprintf(def, sizeof(def), "{\"service_slug\":\"%s\",\"docker_image\":\"nginx\"}", slug);
+	b = cJSON_Parse(def);
 	cr_assert(eq(int, svc_parse_create(b, &v, &e), B_OK), "%s", e.message);
 	snprintf(v.team_id, sizeof(v.team_id), "%s", fx.team_a);
 	cr_assert(eq(int, svc_insert(fx.st, &v, &e), B_OK), "%s", e.message);
-	snprintf(service, sizeof(service), "%s", v.id);
+	snprintf(id, UUID_STR_LEN + 1, "%s", v.id);
 	svc_free(&v);
 	cJSON_Delete(b);
+}
+
+/* A replica of service on agent_id in state; its id into id. */
+static void add_replica(const char *service_id, const char *agent_id, const char *state,
+			char id[UUID_STR_LEN + 1])
+{
+	struct berr e = {0};
+
+	cr_assert(eq(int, fleet_replica_add(fx.st, service_id, agent_id, "[]", id, &e), B_OK));
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, id, state, "", &e), B_OK));
+}
+
+/* A running service "svc" of team_a, an online agent, and n healthy replicas on it. */
+static void arrange(int n, char ids[][UUID_STR_LEN + 1])
+{
+	cJSON *info = cJSON_Parse("{\"platform_arch\":\"amd64\",\"agent_version\":\"1\"}");
+	struct berr e = {0};
+
+	add_service("svc", service);
 	cr_assert(eq(int, fleet_agent_connect(fx.st, fx.team_a, "gpu-1", NULL, agent, &e), B_OK));
 	cr_assert(eq(int, fleet_agent_online(fx.st, agent, info, &e), B_OK), "%s", e.message);
 	cJSON_Delete(info);
 	fixture_exec("UPDATE container_services SET service_status = 'running' WHERE id = ?",
 		     service);
-	for (int i = 0; i < n; i++) {
-		cr_assert(eq(int, fleet_replica_add(fx.st, service, agent, "[]", ids[i], &e), B_OK));
-		cr_assert(eq(int, fleet_replica_set_state(fx.st, ids[i], "healthy", "", &e), B_OK));
-	}
+	for (int i = 0; i < n; i++)
+		add_replica(service, agent, "healthy", ids[i]);
 }
 
 static void resolve(struct route *rt)
@@ -72,7 +91,32 @@ Test(route, a_service_must_exist_in_the_team_be_running_and_have_a_healthy_repli
 	resolve(&rt);
 	cr_assert(eq(int, rt.n, 1));
 	cr_assert(eq(str, rt.reps[0].replica_id, ids[0]));
+	cr_assert(eq(str, rt.reps[0].agent_id, agent));
+	cr_assert(eq(str, rt.service_id, service));
 	cr_assert(not(rt.egress));
+}
+
+Test(route, only_this_services_healthy_replicas_on_online_agents_count)
+{
+	char ids[2][UUID_STR_LEN + 1], other[UUID_STR_LEN + 1], off[UUID_STR_LEN + 1];
+	char starting[UUID_STR_LEN + 1], elsewhere[UUID_STR_LEN + 1], away[UUID_STR_LEN + 1];
+	struct berr e = {0};
+	struct route rt;
+
+	arrange(2, ids);
+	add_service("other", other);
+	cr_assert(eq(int, fleet_agent_connect(fx.st, fx.team_a, "gpu-2", NULL, off, &e), B_OK));
+	add_replica(service, agent, "starting", starting);
+	add_replica(other, agent, "healthy", elsewhere);
+	add_replica(service, off, "healthy", away);
+	resolve(&rt);
+	cr_assert(eq(int, rt.n, 2), "a starting replica, another service's and one on an agent "
+		  "never online are left out");
+	cr_assert(eq(int, strcmp(rt.reps[0].replica_id, rt.reps[1].replica_id) < 0, 1),
+		  "replicas come in id order");
+	for (int i = 0; i < 2; i++)
+		cr_assert(strcmp(rt.reps[i].replica_id, ids[0]) == 0 ||
+			  strcmp(rt.reps[i].replica_id, ids[1]) == 0);
 }
 
 Test(route, fewest_in_flight_first_then_the_one_picked_longest_ago)
