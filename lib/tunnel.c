@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define POKE_TIMEOUT_MS 1000
@@ -93,6 +94,19 @@ static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url,
 static bool tunnel_stale(CURLcode rc, bool fresh)
 {
 	return rc == CURLE_UNSUPPORTED_PROTOCOL && !fresh;
+}
+
+/* libcurl 7.88 gives up on an HTTP/2 stream (the caller gone, a timeout, an answer too
+ * large) without resetting it, and keeps the connection: gatewayd, the agent and the container
+ * would go on serving the call until that connection's next call, if one ever comes. Ending
+ * the connection cancels the call now (gatewayd resets the streams of a connection that
+ * closes); the thread's next call connects anew (tunnel_easy_reset sees it closed). */
+static void tunnel_drop_connection(CURL *c)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
 }
 
 void tunnel_poke(const char *socket_path)
@@ -208,6 +222,8 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 		buf_free(&t->response_body);
 	}
 	curl_slist_free_all(list);
+	if (rc != CURLE_OK)
+		tunnel_drop_connection(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
 	if (t->platform_error[0])
 		platform_message(&t->response_body, t->platform_message, sizeof(t->platform_message));
@@ -391,6 +407,8 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 		usleep(20000U << attempt);
 	}
 	curl_slist_free_all(list);
+	if (rc != CURLE_OK)
+		tunnel_drop_connection(c);
 	stream_lines_free(s);
 	if (s->platform_error[0] && !s->head_sent)
 		platform_message(&s->error_body, s->platform_message, sizeof(s->platform_message));
