@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEADLINE_MS 30000
 
@@ -208,6 +209,48 @@ Test(invoke, platform_errors_404_409_and_roles)
 	h_call(&r, "GET", "/api/v1/r/invoke/echo", t.sk, NULL, NULL);
 	h_assert_error(&r, 405, "method_not_allowed", NULL);
 	h_resp_free(&r);
+}
+
+/* How many connections the container has open besides the one asking. Asked through the
+ * proxy, a program of its own, so that no call of invoke's carries a late cancel along. */
+static long container_connections(void)
+{
+	char auth[H_TOKEN + 32], team[H_ID + 16];
+	const char *h[3] = {auth, team, NULL};
+	struct h_resp r;
+	long n;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/open", h, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r.json, "open")), "%s", r.body);
+	n = (long)cJSON_GetObjectItem(r.json, "open")->valuedouble;
+	h_resp_free(&r);
+	return n;
+}
+
+Test(invoke, an_answer_past_32_MiB_is_502_and_the_containers_request_ends)
+{
+	struct h_resp r;
+	long before, open = -1;
+
+	/* the agent closes a connection it keeps after 2 s unused: asked less often than that,
+	 * only the probes' and the abandoned call's can be open */
+	usleep(2500 * 1000);
+	before = container_connections();
+	/* 1 GiB: the container is still writing when invoke gives up at 32 MiB */
+	invoke(&r, t.member_tok, t.team, "echo",
+	       "{\"method\": \"GET\", \"path\": \"/bytes?n=1073741824\"}");
+	h_assert_error(&r, 502, "upstream_failed", NULL);
+	cr_assert(strstr(r.body, "larger than") != NULL, "%s", r.body);
+	h_resp_free(&r);
+	for (int i = 0; i < 5 && open != before; i++) {
+		usleep(2500 * 1000);
+		open = container_connections();
+	}
+	cr_assert(eq(long, open, before), "the container has %ld other connections open, %ld "
+		  "before the call", open, before);
 }
 
 Test(invoke, slow_upstream_is_504_and_a_dead_agent_is_503_quickly)
