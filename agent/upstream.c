@@ -112,13 +112,6 @@ static bool value_ok(const char *s)
 	return true;
 }
 
-/* Hop-by-hop headers, and the two this module writes itself. */
-static bool not_forwarded(const char *name)
-{
-	return hop_by_hop(name) || strcasecmp(name, "host") == 0 ||
-	       strcasecmp(name, "content-length") == 0;
-}
-
 /* Whether token (case-insensitively) is one of the comma-separated items of list. */
 static bool list_has(const char *list, const char *token)
 {
@@ -280,7 +273,7 @@ static void head_build(struct upstream *u, const struct upstream_request *rq)
 
 	evbuffer_add_printf(b, "%s %s HTTP/1.1\r\nHost: %s\r\n", rq->method, rq->target, u->where);
 	for (size_t i = 0; i < rq->nheaders; i++)
-		if (!not_forwarded(rq->headers[i].name))
+		if (!hop_by_hop(rq->headers[i].name) && !hop_written(rq->headers[i].name))
 			evbuffer_add_printf(b, "%s: %s\r\n", rq->headers[i].name, rq->headers[i].value);
 }
 
@@ -482,7 +475,8 @@ static size_t head_forward(const struct head *hd, struct upstream_header *out)
 			if (hd->te || length_sent)
 				continue;
 			length_sent = true;
-		} else if (not_forwarded(name) || (hd->connection && list_has(hd->connection, name))) {
+		} else if (hop_by_hop(name) || hop_written(name) ||
+			   (hd->connection && list_has(hd->connection, name))) {
 			continue;
 		}
 		out[n++] = hd->h[i];

@@ -15,3 +15,8 @@ bool hop_by_hop(const char *name)
 			return true;
 	return false;
 }
+
+bool hop_written(const char *name)
+{
+	return strcasecmp(name, "host") == 0 || strcasecmp(name, "content-length") == 0;
+}

@@ -10,5 +10,8 @@
 /* Connection, Keep-Alive, TE, Transfer-Encoding, Trailer, Upgrade and every Proxy-* (for the
  * proxy, which berth is), in any case. */
 bool hop_by_hop(const char *name);
+/* Host and Content-Length, in any case: a hop that writes the message anew (the agent's call
+ * to the container, libcurl's request for invoke) writes them for its own connection. */
+bool hop_written(const char *name);
 
 #endif

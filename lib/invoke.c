@@ -54,8 +54,7 @@ bool invoke_path_valid(const char *path)
 
 bool invoke_header_forwarded(const char *name)
 {
-	return !hop_by_hop(name) && strncasecmp(name, "x-berth-", 8) != 0 &&
-	       strcasecmp(name, "host") != 0 && strcasecmp(name, "content-length") != 0;
+	return !hop_by_hop(name) && !hop_written(name) && strncasecmp(name, "x-berth-", 8) != 0;
 }
 
 /* A token of RFC 9110 (header names). */

@@ -1,4 +1,5 @@
-/* lib/hop: which headers belong to one connection and are never passed on. */
+/* lib/hop: which headers belong to one connection and are never passed on, and the two each
+ * hop writes itself. */
 #include "berth.h"
 #include "hop.h"
 
@@ -30,4 +31,15 @@ Test(hop, end_to_end_headers_pass)
 
 	for (size_t i = 0; i < B_ARRAY_LEN(no); i++)
 		cr_assert(not(hop_by_hop(no[i])), "%s", no[i]);
+}
+
+Test(hop, host_and_content_length_are_written_by_each_hop)
+{
+	static const char *const no[] = {"", "hosts", "x-host", "content-type", "content-len",
+					 "transfer-encoding"};
+
+	cr_assert(hop_written("host"));
+	cr_assert(hop_written("Content-Length"));
+	for (size_t i = 0; i < B_ARRAY_LEN(no); i++)
+		cr_assert(not(hop_written(no[i])), "%s", no[i]);
 }
