@@ -288,15 +288,26 @@ Test(fcgi, a_request_with_unread_body_gets_a_lingering_close)
 	close(fd);
 }
 
-/* Lets every pool thread start: the first few go to accept(), the rest wait their turn. */
-static void settle(void)
+/* The id of the pool thread that served one call of /thread. */
+static long thread_of_call(void)
 {
 	int fd = request("/thread", NULL, true);
 	struct answer a;
+	long id;
 
 	answer(fd, &a);
+	a.out = realloc(a.out, a.len + 1);
+	a.out[a.len] = '\0';
+	id = strtol(strstr(a.out, "\r\n\r\n") + 4, NULL, 10);
 	free(a.out);
 	close(fd);
+	return id;
+}
+
+/* Lets every pool thread start: the first few go to accept(), the rest wait their turn. */
+static void settle(void)
+{
+	(void)thread_of_call();
 	usleep(200000);
 }
 
@@ -325,22 +336,13 @@ Test(fcgi_pool, one_call_at_a_time_is_served_by_a_few_threads_not_round_the_pool
 
 	settle();
 	for (int i = 0; i < 3 * POOL_THREADS; i++) {
-		int fd = request("/thread", NULL, true);
-		struct answer a;
-		char *end;
-		long id;
+		long id = thread_of_call();
 		bool known = false;
 
-		answer(fd, &a);
-		a.out = realloc(a.out, a.len + 1);
-		a.out[a.len] = '\0';
-		id = strtol(strstr(a.out, "\r\n\r\n") + 4, &end, 10);
 		for (int k = 0; k < distinct; k++)
 			known |= seen[k] == id;
 		if (!known && distinct < POOL_THREADS)
 			seen[distinct++] = id;
-		free(a.out);
-		close(fd);
 	}
 	cr_assert(le(int, distinct, 4), "%d of %d threads took %d calls made one after another",
 		  distinct, POOL_THREADS, 3 * POOL_THREADS);
