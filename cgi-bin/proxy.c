@@ -187,6 +187,13 @@ static int proxy_data(void *arg, const char *p, size_t n)
 	return http_stream_write(c->r, p, n) < 0;
 }
 
+static int proxy_flush(void *arg)
+{
+	struct proxy_call *c = arg;
+
+	return http_stream_flush(c->r) < 0;
+}
+
 /* Replicas in route.c's order until one answers; only a call whose body was not sent yet is
  * tried again. */
 static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *rt,
@@ -203,6 +210,7 @@ static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *
 	t.read_body = proxy_read;
 	t.on_head = proxy_head;
 	t.on_data = proxy_data;
+	t.on_flush = proxy_flush;
 	t.arg = c;
 	t.head_timeout_ms = ctx->app->cfg.invoke_timeout_s * 1000 + 5000; /* the agent's first */
 	for (int k = 0; k < TRIES && (rep = route_next(rt)); k++) {
@@ -259,12 +267,14 @@ static int body_length(struct http_req *r, long long *len, struct berr *e)
 static void handle(struct http_ctx *ctx, struct http_req *r)
 {
 	struct proxy_call c = {.r = r};
+	char hold[HTTP_STREAM_HOLD]; /* the answer's bytes that came together go out together */
 	const char *slug = NULL, *path = NULL;
 	struct principal p;
 	struct berr e = {0};
 	struct route rt;
 	long long len = 0;
 
+	http_stream_hold(r, hold, sizeof(hold));
 	if (proxy_target(r, &slug, &path, &e) || body_length(r, &len, &e))
 		http_respond_error(r, &e);
 	else if (!method_valid(r->method))
@@ -279,6 +289,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 			log_info("%s %s %s: cut short: %s", r->request_id, r->method, r->path,
 				 e.message);
 	}
+	http_stream_hold(r, NULL, 0); /* hold goes with this frame; tunnel_stream_run flushed it */
 }
 
 int main(int argc, char **argv)

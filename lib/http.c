@@ -126,11 +126,12 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 }
 
 /* A streamed body goes out in FastCGI records of up to FCGI_RECORD_MAX bytes, written
- * straight from the caller's memory, several to a writev. libfcgi would copy it through its
- * 8 KiB buffer and write a record per 8 KiB: a write system call per 8 KiB on a 1 GiB body,
- * and as many chunks for lighttpd to read. Its buffer is flushed first (it holds the head),
- * so the two never interleave; it stays empty after, and FCGX_Finish_r ends the stream. */
-#define FCGI_RECORD_MAX 65528  /* a multiple of 8 under the 65535 limit: no padding */
+ * from the hold (http_stream_hold) or straight from the caller's memory, several to a writev.
+ * libfcgi would copy it through its 8 KiB buffer and write a record per 8 KiB: a write system
+ * call per 8 KiB on a 1 GiB body, and as many chunks for lighttpd to read. Its buffer is
+ * flushed first (it holds the head), so the two never interleave; it stays empty after, and
+ * FCGX_Finish_r ends the stream. */
+#define FCGI_RECORD_MAX HTTP_STREAM_HOLD /* a multiple of 8 under 65535: no padding */
 #define FCGI_WRITE_RECORDS 8   /* records per writev */
 
 static int write_all_v(int fd, struct iovec *v, int k)
@@ -155,7 +156,8 @@ static int write_all_v(int fd, struct iovec *v, int k)
 	return 0;
 }
 
-int http_stream_write(struct http_req *r, const void *p, size_t n)
+/* p and n in records, after libfcgi's buffer (which holds the head). */
+static int stream_records(struct http_req *r, const char *p, size_t n)
 {
 	FCGX_Request *f = r->fcgx;
 	unsigned char hdr[FCGI_WRITE_RECORDS][8];
@@ -181,12 +183,53 @@ int http_stream_write(struct http_req *r, const void *p, size_t n)
 			v[k++].iov_len = sizeof(hdr[i]);
 			v[k].iov_base = (void *)p;
 			v[k++].iov_len = len;
-			p = (const char *)p + len;
+			p += len;
 			n -= len;
 		}
 		if (write_all_v(f->ipcFd, v, k))
 			return -1;
 	}
+	return 0;
+}
+
+void http_stream_hold(struct http_req *r, char *buf, size_t cap)
+{
+	r->hold = buf;
+	r->held = 0;
+	r->hold_cap = cap < FCGI_RECORD_MAX ? cap : FCGI_RECORD_MAX;
+}
+
+int http_stream_flush(struct http_req *r)
+{
+	size_t n = r->held;
+
+	r->held = 0;
+	return n ? stream_records(r, r->hold, n) : 0;
+}
+
+int http_stream_write(struct http_req *r, const void *p, size_t n)
+{
+	size_t room = r->hold_cap - r->held;
+
+	if (!r->hold)
+		return stream_records(r, p, n);
+	if (n <= room) {
+		memcpy(r->hold + r->held, p, n);
+		r->held += n;
+		return 0;
+	}
+	/* the hold is topped up and goes out as one full record; a rest as large as the hold
+	 * goes straight after it, a smaller one waits in the hold */
+	memcpy(r->hold + r->held, p, room);
+	r->held += room;
+	p = (const char *)p + room;
+	n -= room;
+	if (http_stream_flush(r) < 0)
+		return -1;
+	if (n >= r->hold_cap)
+		return stream_records(r, p, n);
+	memcpy(r->hold, p, n);
+	r->held = n;
 	return 0;
 }
 

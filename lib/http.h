@@ -40,6 +40,8 @@ struct http_req {
 	char request_id[REQUEST_ID_MAX + 1];
 	const char *allow; /* "Allow: ...\r\n" sent with an error response, e.g. on 405 */
 	bool responded;
+	char *hold;        /* streamed body bytes not yet written (http_stream_hold) */
+	size_t held, hold_cap;
 };
 
 typedef void (*http_handler)(struct http_ctx *ctx, struct http_req *req);
@@ -84,6 +86,12 @@ void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, .
  * then body bytes, each write flushed to the server at once. -1 when the caller is gone. */
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n);
 int http_stream_write(struct http_req *r, const void *p, size_t n);
+/* From now on http_stream_write holds body bytes in buf and writes them when it is full, in
+ * records of up to HTTP_STREAM_HOLD bytes, so many small writes become one. The caller owns
+ * buf and calls http_stream_flush whenever it would wait for more, and before buf goes. */
+#define HTTP_STREAM_HOLD 65528 /* the largest FastCGI record without padding */
+void http_stream_hold(struct http_req *r, char *buf, size_t cap);
+int http_stream_flush(struct http_req *r);
 /* Up to n bytes of the request body; 0 at its end. */
 size_t http_stream_read(struct http_req *r, void *p, size_t n);
 

@@ -337,7 +337,16 @@ static size_t stream_read(char *p, size_t size, size_t n, void *arg)
 	return got;
 }
 
-/* Only the wait for the head has a deadline, counted from the request's last byte so an
+static bool stream_flush(struct tunnel_stream *s)
+{
+	if (s->head_sent && !s->caller_gone && s->on_flush && s->on_flush(s->arg))
+		s->caller_gone = true;
+	return s->caller_gone;
+}
+
+/* libcurl 7.88 calls this after each round of reading and writing, before it waits again:
+ * so it is where what on_data held back is flushed (an SSE event goes out as it came).
+ * Only the wait for the head has a deadline, counted from the request's last byte so an
  * upload takes as long as it takes: a stream may then run as long as it runs. */
 static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
@@ -347,6 +356,8 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 	(void)dn;
 	(void)ut;
 	(void)un;
+	if (stream_flush(s))
+		return 1;
 	return !s->head_sent && s->head_timeout_ms > 0 && clock_mono_ms() > s->deadline_ms;
 }
 
@@ -407,6 +418,7 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 		usleep(20000U << attempt);
 	}
 	curl_slist_free_all(list);
+	(void)stream_flush(s);
 	if (rc != CURLE_OK)
 		tunnel_drop_connection(c);
 	stream_lines_free(s);

@@ -69,6 +69,9 @@ struct tunnel_stream {
 	 * Not called for the platform's own errors (platform_error). Nonzero aborts. */
 	int (*on_head)(void *arg, long status, char *const *lines, size_t n);
 	int (*on_data)(void *arg, const char *p, size_t n); /* nonzero: the caller is gone */
+	/* Optional: libcurl has passed on all it had for now and will wait for more, or the answer
+	 * is complete; what on_data held back goes out now. Nonzero: the caller is gone. */
+	int (*on_flush)(void *arg);
 	void *arg;
 	long head_timeout_ms;              /* from the request's last byte to the answer's head */
 	/* out */

@@ -9,6 +9,7 @@
 #include <criterion/new/assert.h>
 #include <errno.h>
 #include <fastcgi.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #define BIG (200 * 1024 + 7)
+#define PIECES 1000 /* /held writes PIECES pieces of PIECE bytes */
+#define PIECE 100
 #define POOL_THREADS 12
 #define TOGETHER 10 /* calls held open at once: more than the threads in accept() */
 
@@ -53,6 +56,23 @@ static void handler(struct http_ctx *ctx, struct http_req *r)
 		int n = snprintf(id, sizeof(id), "%ld", (long)gettid());
 
 		http_respond(r, 200, "text/plain", id, (size_t)n, NULL);
+		return;
+	}
+	if (strcmp(r->path, "/held") == 0) {
+		/* small writes into a hold; the last of them go out only once the test sends a
+		 * byte of body */
+		char hold[HTTP_STREAM_HOLD], piece[PIECE], c;
+
+		http_stream_hold(r, hold, sizeof(hold));
+		if (http_stream_head(r, 200, head, 1) == 0)
+			for (int i = 0; i < PIECES; i++) {
+				for (int j = 0; j < PIECE; j++)
+					piece[j] = (char)((i * PIECE + j) % 251);
+				(void)http_stream_write(r, piece, sizeof(piece));
+			}
+		(void)http_stream_read(r, &c, 1);
+		(void)http_stream_flush(r);
+		http_stream_hold(r, NULL, 0);
 		return;
 	}
 	if (strcmp(r->path, "/big") == 0) {
@@ -260,6 +280,60 @@ Test(fcgi, a_streamed_body_goes_in_records_of_up_to_64_KiB_intact)
 	cr_assert(gt(sz, a.largest, 8192), "larger than libfcgi's 8 KiB records");
 	cr_assert(le(sz, a.largest, 65535));
 	cr_assert(le(sz, a.records, 1 + BIG / 32768), "%zu records", a.records);
+	free(a.out);
+	close(fd);
+}
+
+/* One record of the answer into a; false at FCGI_END_REQUEST. */
+static bool answer_record(int fd, struct answer *a)
+{
+	unsigned char h[8], pad[255];
+	size_t n;
+
+	read_full(fd, h, 8);
+	n = (size_t)h[4] << 8 | h[5];
+	if (h[1] == FCGI_END_REQUEST) {
+		read_full(fd, pad, n + h[6]);
+		return false;
+	}
+	a->out = realloc(a->out, a->len + n + 1);
+	read_full(fd, a->out + a->len, n);
+	if (h[1] == FCGI_STDOUT && n) {
+		a->len += n;
+		a->records++;
+		if (n > a->largest)
+			a->largest = n;
+	}
+	if (h[6])
+		read_full(fd, pad, h[6]);
+	return true;
+}
+
+Test(fcgi, held_writes_go_out_as_full_records_and_the_rest_on_flush)
+{
+	int fd = request("/held", "1", false);
+	struct answer a = {0};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	const char *body;
+	size_t head;
+
+	/* the head, then the hold once full: one record of HTTP_STREAM_HOLD bytes */
+	while (a.largest < HTTP_STREAM_HOLD && a.records < 3)
+		cr_assert(answer_record(fd, &a), "the answer ended before the hold was full");
+	cr_assert(eq(sz, a.largest, HTTP_STREAM_HOLD), "small writes went out on their own");
+	cr_assert(eq(int, poll(&p, 1, 300), 0), "held bytes went out before the flush");
+	record(fd, FCGI_STDIN, "x", 1);
+	record(fd, FCGI_STDIN, NULL, 0);
+	while (answer_record(fd, &a))
+		;
+	body = memmem(a.out, a.len, "\r\n\r\n", 4);
+	cr_assert(body != NULL);
+	body += 4;
+	head = (size_t)(body - a.out);
+	cr_assert(eq(sz, a.len - head, (size_t)PIECES * PIECE));
+	for (size_t i = 0; i < (size_t)PIECES * PIECE; i++)
+		cr_assert(eq(int, (unsigned char)body[i], (int)(i % 251)), "byte %zu", i);
+	cr_assert(eq(sz, a.records, 3), "the rest went out in %zu records", a.records - 2);
 	free(a.out);
 	close(fd);
 }
