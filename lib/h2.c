@@ -27,6 +27,7 @@ struct h2_conn {
 	size_t nstreams;
 	int depth;               /* > 0 while nghttp2 is calling us: no session_send then */
 	bool dead;
+	bool out_full;           /* DATA waits for the socket's queue to drain (H2_OUT_HIGH) */
 };
 
 static char *xstrndup(const void *p, size_t n)
@@ -242,13 +243,19 @@ static size_t whole_chains(struct evbuffer *b, size_t n)
 static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 			 uint32_t *flags, nghttp2_data_source *src, void *u)
 {
+	struct h2_conn *c = u;
 	struct h2_stream *st = src->ptr;
 	size_t have = evbuffer_get_length(st->out), n = have < len ? have : len;
 
 	(void)s;
 	(void)id;
 	(void)buf;
-	(void)u;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= H2_OUT_HIGH) {
+		/* the socket is behind: h2_on_write resumes the stream once it catches up */
+		c->out_full = true;
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
 	if (n < have)
 		n = whole_chains(st->out, n);
 	if (n > 0)
@@ -298,6 +305,26 @@ static ssize_t cb_read_length(nghttp2_session *s, uint8_t type, int32_t id, int3
 }
 
 static void h2_conn_kill(struct h2_conn *c);
+
+/* The socket's queue drained to half of H2_OUT_HIGH: the streams held back by it go on. */
+static void h2_on_write(struct bufferevent *bev, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	(void)bev;
+	if (c->dead || !c->out_full)
+		return;
+	c->out_full = false;
+	for (struct h2_link *l = c->streams; l; l = l->next) {
+		struct h2_stream *st = l->st;
+
+		if (st->deferred && !st->closed && (evbuffer_get_length(st->out) || st->out_end)) {
+			st->deferred = false;
+			nghttp2_session_resume_data(c->session, st->id);
+		}
+	}
+	h2_flush(c);
+}
 
 /* Feeds received bytes to nghttp2 piece by piece as they lie in the buffer (no copy to make
  * them one), then sends what that produced; a protocol error or EOF kills the connection. */
@@ -427,7 +454,8 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 		free(c);
 		return NULL;
 	}
-	bufferevent_setcb(bev, h2_on_read, NULL, h2_on_event, c);
+	bufferevent_setcb(bev, h2_on_read, h2_on_write, h2_on_event, c);
+	bufferevent_setwatermark(bev, EV_WRITE, H2_OUT_HIGH / 2, 0);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	h2_nodelay(bev);
 	/* libevent moves at most 16 KiB per read or write call by default: a bulk stream would
@@ -449,6 +477,11 @@ void h2_conn_free(struct h2_conn *c)
 	nghttp2_session_del(c->session);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+size_t h2_conn_queued(const struct h2_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 int h2_conn_ping(struct h2_conn *c)

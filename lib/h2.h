@@ -16,6 +16,7 @@
 #define H2_MAX_STREAMS 2048             /* calls at once on one agent, its event stream too */
 #define H2_IO_MAX (256 << 10)          /* bytes per read or write system call */
 #define H2_FRAME_MAX (1 << 20)         /* DATA payload a lib/h2 peer takes in one frame */
+#define H2_OUT_HIGH (1 << 20)          /* bytes queued for the socket before DATA waits */
 #define H2_RESET_BURST 1000000ULL      /* RST_STREAM a server takes at once, and per second */
 #define H2_HEADERS_MAX 100              /* headers kept per received message */
 
@@ -70,6 +71,10 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 			    void *arg);
 /* Closes the socket; open streams get their close callback first. */
 void h2_conn_free(struct h2_conn *c);
+/* Bytes queued for the socket, not yet written: at most about H2_OUT_HIGH plus a frame, however
+ * large the peer's windows (libcurl opens 32 MiB ones), so a slow reader holds its streams'
+ * writers back instead of this process's memory growing. */
+size_t h2_conn_queued(const struct h2_conn *c);
 int h2_conn_ping(struct h2_conn *c) B_MUST_CHECK;
 size_t h2_conn_streams(const struct h2_conn *c);
 void *h2_conn_arg(const struct h2_conn *c);

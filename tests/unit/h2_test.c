@@ -8,6 +8,7 @@
 #include <nghttp2/nghttp2.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct world {
 	struct event_base *base;
@@ -260,6 +261,73 @@ Test(h2, a_receiver_that_does_not_acknowledge_holds_the_sender_at_one_window)
 	cr_assert(eq(int, w.status, 200));
 	cr_assert(eq(sz, w.server_got, sizeof(body)));
 	cr_assert(eq(sz, w.client_sent, sizeof(body)));
+}
+
+static size_t raw_got;
+
+static void raw_read(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[65536];
+	ssize_t n;
+
+	(void)what;
+	(void)arg;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		raw_got += (size_t)n;
+	if (raw_got >= 64 * sizeof(buf)) /* /big's 4 MiB, and its frames' headers */
+		stop();
+}
+
+/* A peer that opens windows of 2 GiB (libcurl opens 32 MiB ones), asks for /big's 4 MiB and
+ * does not read: what waits for the socket stays near H2_OUT_HIGH, not the whole answer.
+ * Once the peer reads, the rest follows. */
+Test(h2, a_peer_that_does_not_read_holds_the_answer_at_the_socket_queue_limit)
+{
+	static const struct h2_callbacks scb = {.request = srv_request, .data = srv_data,
+						.end = srv_end};
+	nghttp2_session_callbacks *cbs;
+	nghttp2_session *peer;
+	nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0x7fffffff}};
+	nghttp2_nv nv[] = {
+		{(uint8_t *)":method", (uint8_t *)"GET", 7, 3, 0},
+		{(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+		{(uint8_t *)":authority", (uint8_t *)"t", 10, 1, 0},
+		{(uint8_t *)":path", (uint8_t *)"/big", 5, 4, 0},
+	};
+	struct timeval tv = {0, 300000};
+	struct h2_conn *server;
+	struct event *ev;
+	const uint8_t *out;
+	ssize_t n;
+	int fds[2];
+
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+	evutil_make_socket_nonblocking(fds[0]);
+	evutil_make_socket_nonblocking(fds[1]);
+	server = h2_conn_new(bufferevent_socket_new(w.base, fds[1], BEV_OPT_CLOSE_ON_FREE), true,
+			     &scb, NULL);
+	cr_assert(server != NULL);
+	cr_assert(nghttp2_session_callbacks_new(&cbs) == 0);
+	cr_assert(nghttp2_session_client_new(&peer, cbs, NULL) == 0);
+	cr_assert(nghttp2_submit_settings(peer, NGHTTP2_FLAG_NONE, iv, 1) == 0);
+	cr_assert(nghttp2_session_set_local_window_size(peer, NGHTTP2_FLAG_NONE, 0, 0x7fffffff) == 0);
+	cr_assert(nghttp2_submit_request(peer, NULL, nv, 4, NULL, NULL) > 0);
+	while ((n = nghttp2_session_mem_send(peer, &out)) > 0)
+		cr_assert(eq(sz, (size_t)write(fds[0], out, (size_t)n), (size_t)n));
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+	cr_assert(gt(sz, h2_conn_queued(server), 0), "the answer waits for the peer");
+	cr_assert(le(sz, h2_conn_queued(server), (size_t)H2_OUT_HIGH + 16384 + 64),
+		  "%zu bytes queued", h2_conn_queued(server));
+	ev = event_new(w.base, fds[0], EV_READ | EV_PERSIST, raw_read, NULL);
+	event_add(ev, NULL);
+	run();
+	cr_assert(ge(sz, raw_got, (size_t)64 * 65536), "the rest followed once the peer read");
+	event_free(ev);
+	h2_conn_free(server);
+	nghttp2_session_del(peer);
+	nghttp2_session_callbacks_del(cbs);
+	close(fds[0]);
 }
 
 /* A relay cancels its side when the other is done; for an exchange already complete that must
