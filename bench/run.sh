@@ -13,13 +13,17 @@
 #        tests/harness/socket-exec built; BENCH_DURATION wrk seconds per run, default 5;
 #        BENCH_SSE_STEPS, default "250 500 1000 1200"; BENCH_KEEP=1 keeps the state directory;
 #        BENCH_ONLY, default "small bulk sse", the parts to run; BENCH_HOLD=1 sets the platform up,
-#        prints its addresses and waits for Ctrl-C, for measuring by hand)
+#        prints its addresses and waits for Ctrl-C, for measuring by hand; BENCH_AGENT=direct
+#        (default: the agent dials gatewayd's loopback port, as make run's local agent does) or
+#        lighttpd (it dials lighttpd's /api/v1/agent/connect, as an agent on another host does))
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BERTH_BUILD:-$root/build}
 duration=${BENCH_DURATION:-5}
 sse_steps=${BENCH_SSE_STEPS:-250 500 1000 1200}
 only=" ${BENCH_ONLY:-small bulk sse} "
+agent_via=${BENCH_AGENT:-direct}
+case "$agent_via" in direct|lighttpd) ;; *) echo "bench: BENCH_AGENT is direct or lighttpd" >&2; exit 2 ;; esac
 gib=1073741824
 state=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 pids=()
@@ -96,7 +100,9 @@ fi
 base="http://127.0.0.1:$port/api/v1"
 
 agent_start() {
-	setsid "$build/bin/berth-agent" --gateway "http://127.0.0.1:$port" --key "@$state/agent.key" \
+	local gateway="http://127.0.0.1:$(cat "$state/gwport")"
+	[ "$agent_via" = lighttpd ] && gateway="http://127.0.0.1:$port"
+	setsid "$build/bin/berth-agent" --gateway "$gateway" --key "@$state/agent.key" \
 		--name bench --container-labels "berth.run=$run_id" --probe-interval-ms 500 \
 		>> "$state/agent.log" 2>&1 &
 	pids+=($!); agent_pid=$!
@@ -326,7 +332,7 @@ verdict() { # PART A OP B, numbers: ok or MISSED, or "not run" when BENCH_ONLY l
 }
 
 echo
-echo "berth bench: $(nproc) cores, $(uname -r), wrk ${duration}s per run, 100-byte GET $small"
+echo "berth bench: $(nproc) cores, $(uname -r), wrk ${duration}s per run, 100-byte GET $small, agent tunnel $agent_via"
 echo
 printf '%-28s %10s %9s %9s %7s | %9s %9s %9s %7s\n' "small GET" "req/s c32" "p50 ms" "p99 ms" "errors" \
 	"req/s c1" "p50 ms" "p99 ms" "errors"

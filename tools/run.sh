@@ -44,11 +44,13 @@ pids+=($!)
 sleep 0.3
 docker_note="Docker engine at /var/run/docker.sock"
 [ -S /var/run/docker.sock ] || docker_note="no Docker engine found: the agent reports its runtime as unavailable"
-"$bin/bin/berth-agent" --gateway "http://$bind:$port" --key "@$var/secrets/agent.key" \
+# The local agent dials gatewayd's loopback port itself: lighttpd fronts agents on other
+# hosts (TLS); relaying this one too would cost a process hop each way on every call.
+"$bin/bin/berth-agent" --gateway "http://127.0.0.1:$gwport" --key "@$var/secrets/agent.key" \
 	--name local 2>> "$var/log/agent.log" &
 pids+=($!)
 
-echo "berth: serving http://$bind:$port/ with gatewayd on 127.0.0.1:$gwport and agent \"local\" ($docker_note)."
+echo "berth: serving http://$bind:$port/ with gatewayd on 127.0.0.1:$gwport and agent \"local\" dialing it there ($docker_note)."
 echo "berth: logs in $var/log/ (lighttpd.log, programs.log, gatewayd.log, agent.log)."
 echo "berth: Ctrl-C stops berth; running containers stay up and the agent adopts them next time."
 wait -n "${pids[@]}" || true
