@@ -170,6 +170,10 @@ static size_t proxy_read(char *p, size_t n, void *arg)
 {
 	struct proxy_call *c = arg;
 
+	/* the read may wait for the caller: what the answer held back goes first, as it would
+	 * have without the hold */
+	if (http_stream_flush(c->r) < 0)
+		return TUNNEL_READ_ABORT;
 	return http_stream_read(c->r, p, n);
 }
 

@@ -71,9 +71,10 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 			    void *arg);
 /* Closes the socket; open streams get their close callback first. */
 void h2_conn_free(struct h2_conn *c);
-/* Bytes queued for the socket, not yet written: at most about H2_OUT_HIGH plus a frame, however
- * large the peer's windows (libcurl opens 32 MiB ones), so a slow reader holds its streams'
- * writers back instead of this process's memory growing. */
+/* Bytes queued for the socket, not yet written: below H2_OUT_HIGH plus one frame (up to
+ * H2_FRAME_MAX between two lib/h2 peers, 16 KiB to libcurl), however large the peer's windows
+ * (libcurl opens 32 MiB ones), so a slow reader holds its streams' writers back instead of
+ * this process's memory growing. */
 size_t h2_conn_queued(const struct h2_conn *c);
 int h2_conn_ping(struct h2_conn *c) B_MUST_CHECK;
 size_t h2_conn_streams(const struct h2_conn *c);
