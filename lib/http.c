@@ -209,10 +209,11 @@ int http_stream_flush(struct http_req *r)
 
 int http_stream_write(struct http_req *r, const void *p, size_t n)
 {
-	size_t room = r->hold_cap - r->held;
+	size_t room;
 
 	if (!r->hold)
 		return stream_records(r, p, n);
+	room = r->hold_cap - r->held;
 	if (n <= room) {
 		memcpy(r->hold + r->held, p, n);
 		r->held += n;
