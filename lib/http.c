@@ -106,7 +106,8 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n)
 {
-	char head[64];
+	char head[64 + REQUEST_ID_MAX];
+	bool own_id = false;
 	int len;
 
 	if (r->responded) {
@@ -114,7 +115,12 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 		return -1;
 	}
 	r->responded = true;
-	len = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, http_reason(status));
+	for (size_t i = 0; i < n; i++)
+		own_id |= strncasecmp(lines[i], "x-request-id:", 13) == 0;
+	/* every answer names its request (API.md section 2), unless the service named it */
+	len = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s", status, http_reason(status),
+		       own_id ? "" : "X-Request-ID: ", own_id ? "" : r->request_id,
+		       own_id ? "" : "\r\n");
 	if (FCGX_PutStr(head, len, r->fcgx->out) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
