@@ -204,6 +204,38 @@ Test(json, keys_differing_only_in_case_are_not_duplicates)
 	assert_parse_accepted("{\"a\":1,\"A\":2}");
 }
 
+/* A body as large as any endpoint takes, of members only: checked without comparing each with
+ * each (that took seconds of CPU), and a duplicate far from its twin is still found. */
+Test(json, a_one_mib_object_of_members_is_checked_whole)
+{
+	enum { N = 90000, CAP = 1024 * 1024 };
+	char *text = malloc(CAP);
+	struct berr e;
+	cJSON *root;
+	size_t n;
+
+	cr_assert(text != NULL);
+	for (int last = 0; last <= 1; last++) {
+		n = 0;
+		text[n++] = '{';
+		for (int i = 0; i < N; i++)
+			n += (size_t)snprintf(text + n, CAP - n, "%s\"m%d\":0", i ? "," : "",
+					      last && i == N - 1 ? 17 : i);
+		n += (size_t)snprintf(text + n, CAP - n, "}");
+		cr_assert(n < CAP - 1);
+		memset(&e, 0, sizeof(e));
+		root = NULL;
+		if (last) {
+			assert_rejected(parse_n(text, n, true, &root, &e), e, "m17");
+		} else {
+			cr_assert(eq(int, parse_n(text, n, true, &root, &e), B_OK), "%s", e.message);
+			cr_assert(eq(int, cJSON_GetArraySize(root), N));
+		}
+		cJSON_Delete(root);
+	}
+	free(text);
+}
+
 /* ---- NUL characters ---- */
 
 Test(json, nul_escape_in_a_string_is_rejected_naming_the_field)
