@@ -254,11 +254,15 @@ int vault_secret_get(struct store *s, const char *team_id, const char *id,
 	return rc < 0 ? rc : B_OK;
 }
 
-/* 409 naming how many of the team's services use the secret, and one of them. */
+/* 409 naming how many of the team's services use the secret, and one of them: as their
+ * external_auth_credential_id, or in what is deployed of them (a PUT changes the definition,
+ * not the running deployment, until the next deploy). */
 static int vault_in_use(struct store *s, const char *team_id, const char *id, struct berr *e)
 {
 	static const char sql[] = "SELECT count(*), min(service_slug) FROM container_services"
-				  " WHERE external_auth_credential_id = ? AND team_id = ?";
+				  " WHERE team_id = ?2 AND (external_auth_credential_id = ?1 OR"
+				  " (service_status IN ('deploying', 'running') AND json_extract("
+				  "deployed_spec, '$.external_auth_credential_id') = ?1))";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	long n = 0;
 	int rc;
@@ -270,9 +274,10 @@ static int vault_in_use(struct store *s, const char *team_id, const char *id, st
 	rc = store_step(s, st, e);
 	if (rc == SQLITE_ROW && (n = (long)sqlite3_column_int64(st, 0)) > 0)
 		rc = berr_set(e, B_ECONFLICT, "", "the secret is the external_auth_credential_id of %ld"
-			      " service%s (%s%s); point %s elsewhere or delete %s first", n,
+			      " service%s (%s%s), or of what is deployed of %s; point %s elsewhere"
+			      " (and deploy again) or undeploy or delete %s first", n,
 			      n == 1 ? "" : "s", store_col_text(st, 1), n == 1 ? "" : ", ...",
-			      n == 1 ? "it" : "them", n == 1 ? "it" : "them");
+			      n == 1 ? "it" : "them", n == 1 ? "it" : "them", n == 1 ? "it" : "them");
 	sqlite3_reset(st);
 	return rc < 0 ? rc : B_OK;
 }

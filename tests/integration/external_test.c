@@ -366,6 +366,45 @@ Test(external, undeploy_removes_the_egress_replica)
 	h_resp_free(&r);
 }
 
+/* A PUT points the service at another secret, but the running deployment still calls with
+ * the first: that one cannot be deleted until the service is undeployed. */
+Test(external, a_secret_the_running_deployment_uses_cannot_be_deleted)
+{
+	char cred[H_ID], other[H_ID], id[H_ID], u[256], path[160], json[128];
+	struct h_resp r;
+	cJSON *echo;
+
+	agent("egress", NULL, env("BERTH_TEST_CA"));
+	vault_secret(SECRET, cred);
+	vault_secret("Bearer the-next-one", other);
+	url(u, sizeof(u), "localhost");
+	deploy_external("ext-vault", u, cred, NULL, id);
+	wait_status(id, "running");
+	snprintf(path, sizeof(path), "/api/v1/containers/%s", id);
+	snprintf(json, sizeof(json), "{\"external_auth_credential_id\": \"%s\"}", other);
+	h_call(&r, "PUT", path, t.member_tok, t.team, json);
+	cr_assert(eq(long, r.status, 200), "put: %s", r.body);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/vault/secrets/%s", cred);
+	h_call(&r, "DELETE", path, t.admin_tok, t.team, NULL);
+	h_assert_error(&r, 409, "conflict", NULL);
+	cr_assert(strstr(r.body, "ext-vault") != NULL, "%s", r.body);
+	h_resp_free(&r);
+	invoke(&r, "ext-vault", "{\"method\": \"GET\", \"path\": \"/x\"}");
+	echo = echo_of(&r);
+	cr_assert(eq(str, (char *)field(echo, "authorization"), SECRET), "still the deployed one");
+	cJSON_Delete(echo);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/undeploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	h_resp_free(&r);
+	wait_status(id, "stopped");
+	snprintf(path, sizeof(path), "/api/v1/vault/secrets/%s", cred);
+	h_call(&r, "DELETE", path, t.admin_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 204), "once undeployed: %s", r.body);
+	h_resp_free(&r);
+}
+
 Test(external, required_labels_without_a_matching_agent_stay_deploying)
 {
 	char id[H_ID], u[256], detail[256];
