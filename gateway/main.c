@@ -27,7 +27,8 @@ static const char usage[] =
 	"/healthz, /metrics, /control/reconcile and /agents/{id}/... over HTTP/2 on the unix\n"
 	"--socket (default $BERTH_VAR/run/gatewayd.sock), and schedules replicas.\n"
 	"Defaults: PING every 10000 ms, dead after 20000 ms; replicas of an agent offline 30 s\n"
-	"are placed elsewhere; a deploy with no healthy replica after 600 s fails.\n";
+	"are placed elsewhere; a placed deploy with no healthy replica after 600 s fails (one\n"
+	"with no eligible agent waits for one).\n";
 
 static void reconcile(struct gw *gw)
 {

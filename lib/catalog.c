@@ -192,6 +192,22 @@ void catalog_wait_detail(const cJSON *svc, char *out, size_t n)
 	buf_free(&b);
 }
 
+/* A failed replica the reconciler has not cleared yet (it does on its next pass) belongs to
+ * the deploy that failed: left as it is, the new deploy would fail at once for its reason. */
+static int catalog_retire_failed(struct store *s, const char *id, struct berr *e)
+{
+	static const char sql[] = "UPDATE replicas SET replica_state = 'stopping', replica_detail ="
+				  " 'removing the container of the deploy that failed',"
+				  " updated_at = ?2 WHERE service_id = ?1 AND replica_state = 'failed'";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, id);
+	store_bind_int(st, 2, clock_now());
+	return store_exec_stmt(s, st, e);
+}
+
 int catalog_deploy(struct store *s, const char *team_id, const char *id, struct berr *e)
 {
 	/* deployed_spec: the definition as it is now is what this deploy runs; a PUT while it
@@ -220,7 +236,10 @@ int catalog_deploy(struct store *s, const char *team_id, const char *id, struct 
 	store_bind_int(st, 4, clock_now());
 	store_bind_text(st, 5, spec);
 	free(spec);
-	return catalog_transition(s, st, team_id, id, "created, stopped or failed", e);
+	/* one transaction with the audit row (services.c): the reconciler sees both or neither */
+	if ((rc = catalog_transition(s, st, team_id, id, "created, stopped or failed", e)))
+		return rc;
+	return catalog_retire_failed(s, id, e);
 }
 
 int catalog_undeploy(struct store *s, const char *team_id, const char *id, struct berr *e)

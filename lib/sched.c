@@ -504,7 +504,9 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 		return rc;
 	if (t.healthy >= want)
 		return sched_set_service(s, svc, "running", "", e);
-	if (!running && t.healthy == 0 &&
+	/* a deploy with nowhere to go waits for an agent as long as it takes (API.md); one that
+	 * was placed and never came up fails */
+	if (!running && t.healthy == 0 && unplaced < want &&
 	    clock_now() - (int64_t)cJSON_GetObjectItem(svc, "updated_unix")->valuedouble >
 		    o->deploy_deadline_s) {
 		snprintf(detail, sizeof(detail), "no replica became healthy within %ld s",

@@ -30,7 +30,7 @@ struct sched_plan {
 
 struct sched_opts {
 	long grace_s;           /* an agent offline this long loses its replicas (default 30) */
-	long deploy_deadline_s; /* deploying this long with no healthy replica fails (600) */
+	long deploy_deadline_s; /* placed, deploying this long with no healthy replica fails (600) */
 };
 
 /* What placement knows of one agent. */

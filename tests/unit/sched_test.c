@@ -630,6 +630,54 @@ Test(sched, reconcile_failed_replica_fails_the_service_naming_the_agent)
 	cr_assert(eq(sz, count_ops(SCHED_PUT), 0));
 }
 
+/* Deployed again before the reconciler cleared the failed replica: the new deploy is not
+ * failed for the old one's reason, and the old container goes. */
+Test(sched, reconcile_redeploy_right_after_a_failure_starts_afresh)
+{
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], status[32];
+
+	add_agent("gpu-a", "[]", 0, 1, ag);
+	add_deploying(nginx, svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 1));
+	snprintf(r1, sizeof(r1), "%s", plan.cmds[0].replica_id);
+	report(ag, r1, "failed", "pull access denied");
+	reconcile();
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "failed"));
+	deploy(svc); /* before the pass that would clear r1 */
+	reconcile();
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "deploying"));
+	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, r1), NULL)), "the failed container goes");
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 1), "and a new replica is placed");
+	cr_assert(eq(ptr, (void *)cmd_for(SCHED_PUT, r1), NULL), "a new one, not r1");
+}
+
+/* No eligible agent: deploying for as long as it takes. Placed but never healthy: failed after
+ * the deadline. */
+Test(sched, reconcile_deadline_fails_a_placed_deploy_never_an_unplaced_one)
+{
+	char ag[UUID_STR_LEN + 1], waiting[UUID_STR_LEN + 1], placed[UUID_STR_LEN + 1];
+	char status[32], detail[512];
+
+	add_agent("cpu-a", "[]", 0, 1, ag);
+	add_deploying("{\"service_slug\":\"web\",\"docker_image\":\"nginx\","
+		      "\"required_labels\":[\"gpu\"]}", waiting);
+	add_deploying("{\"service_slug\":\"api\",\"docker_image\":\"nginx\"}", placed);
+	reconcile();
+	exec("UPDATE container_services SET updated_at = updated_at - %ld", opts.deploy_deadline_s + 5);
+	reconcile();
+	service_field(waiting, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "deploying"));
+	service_field(waiting, "status_detail", detail, sizeof(detail));
+	cr_assert(eq(str, detail, "waiting for an agent with labels gpu"));
+	service_field(placed, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "failed"));
+	service_field(placed, "status_detail", detail, sizeof(detail));
+	cr_assert(not(eq(ptr, strstr(detail, "no replica became healthy"), NULL)), "%s", detail);
+}
+
 Test(sched, reconcile_undeploy_deletes_live_replicas_then_stops)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1];
