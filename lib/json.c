@@ -37,7 +37,7 @@ static void json_mark_invalid(char *s, size_t len)
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* A name two members of object o share (the first in sorted order), or NULL. Sorted, not each
@@ -45,8 +45,8 @@ static int by_name(const void *a, const void *b)
  * seconds of CPU that anyone could ask of /auth/login. */
 static const char *json_duplicate(const cJSON *o)
 {
-	const cJSON *c, **v;
-	const char *dup = NULL;
+	const char *dup = NULL, **v;
+	const cJSON *c;
 	size_t n = 0, k = 0;
 
 	for (c = o->child; c; c = c->next)
@@ -57,11 +57,11 @@ static const char *json_duplicate(const cJSON *o)
 	if (!v)
 		abort();
 	for (c = o->child; c; c = c->next)
-		v[k++] = c;
+		v[k++] = c->string;
 	qsort(v, n, sizeof(*v), by_name);
 	for (size_t i = 1; i < n && !dup; i++)
-		if (strcmp(v[i - 1]->string, v[i]->string) == 0)
-			dup = v[i]->string;
+		if (strcmp(v[i - 1], v[i]) == 0)
+			dup = v[i];
 	free(v);
 	return dup;
 }
