@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include <fastcgi.h>
+#include <sodium.h>
 
 #define HTTP_HEAD_MAX 4096
 #define HTTP_READ_CHUNK 65536
@@ -302,11 +303,24 @@ static void cjson_free(void *p)
 	cJSON_Delete(p);
 }
 
+struct wipe {
+	void *p;
+	size_t n;
+};
+
+static void wipe(void *arg)
+{
+	struct wipe *w = arg;
+
+	sodium_memzero(w->p, w->n);
+}
+
 int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 {
 	const char *cl = http_param(r, "CONTENT_LENGTH");
 	unsigned long long len;
 	char *end, *body;
+	struct wipe *w;
 	size_t got = 0;
 	int rc;
 
@@ -320,6 +334,11 @@ int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 	if (len > max)
 		return berr_set(e, B_ETOOBIG, "", "the request body is larger than %zu bytes", max);
 	body = arena_alloc(r->arena, (size_t)len + 1);
+	/* a body may hold a password or a vault value: zeroed, not just freed, with the request */
+	w = arena_alloc(r->arena, sizeof(*w));
+	w->p = body;
+	w->n = (size_t)len + 1;
+	arena_defer(r->arena, wipe, w);
 	while (got < len) {
 		size_t want = len - got > HTTP_READ_CHUNK ? HTTP_READ_CHUNK : len - got;
 		int n = FCGX_GetStr(body + got, (int)want, r->fcgx->in);
