@@ -192,13 +192,15 @@ void catalog_wait_detail(const cJSON *svc, char *out, size_t n)
 	buf_free(&b);
 }
 
-/* A failed replica the reconciler has not cleared yet (it does on its next pass) belongs to
- * the deploy that failed: left as it is, the new deploy would fail at once for its reason. */
-static int catalog_retire_failed(struct store *s, const char *id, struct berr *e)
+/* Replicas the reconciler has not cleared yet (it does on its next pass after a failure)
+ * belong to the deploy before: left as they are, a failed one would fail the new deploy at
+ * once for its reason, and the others would go on running the old definition. */
+static int catalog_retire_old(struct store *s, const char *id, struct berr *e)
 {
 	static const char sql[] = "UPDATE replicas SET replica_state = 'stopping', replica_detail ="
-				  " 'removing the container of the deploy that failed',"
-				  " updated_at = ?2 WHERE service_id = ?1 AND replica_state = 'failed'";
+				  " 'removing the container of the deploy before', updated_at = ?2"
+				  " WHERE service_id = ?1"
+				  " AND replica_state NOT IN ('stopping', 'stopped')";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 
 	if (!st)
@@ -236,10 +238,11 @@ int catalog_deploy(struct store *s, const char *team_id, const char *id, struct 
 	store_bind_int(st, 4, clock_now());
 	store_bind_text(st, 5, spec);
 	free(spec);
-	/* one transaction with the audit row (services.c): the reconciler sees both or neither */
+	/* services.c runs this in a transaction (with its audit row): the reconciler sees the
+	 * new status and the old replicas retired together, or neither */
 	if ((rc = catalog_transition(s, st, team_id, id, "created, stopped or failed", e)))
 		return rc;
-	return catalog_retire_failed(s, id, e);
+	return catalog_retire_old(s, id, e);
 }
 
 int catalog_undeploy(struct store *s, const char *team_id, const char *id, struct berr *e)

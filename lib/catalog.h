@@ -29,8 +29,8 @@ int catalog_update(struct store *s, const char *team_id, const struct svc *v,
 /* 409 unless created, stopped or failed. */
 int catalog_delete(struct store *s, const char *team_id, const char *id,
 		   struct berr *e) B_MUST_CHECK;
-/* created|stopped|failed -> deploying, status_detail saying what it waits for; replicas the
- * failed deploy left are set stopping. Run it in a transaction (with its audit row). */
+/* created|stopped|failed -> deploying, status_detail saying what it waits for; replicas a
+ * failed deploy left are set stopping. Atomic only in a transaction (services.c has one). */
 int catalog_deploy(struct store *s, const char *team_id, const char *id,
 		   struct berr *e) B_MUST_CHECK;
 /* deploying|running|failed -> stopping, or straight to stopped when no replica is left. */

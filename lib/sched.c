@@ -167,12 +167,14 @@ static int sched_services(struct store *s, cJSON *out, struct berr *e)
 	return rc < 0 ? rc : B_OK;
 }
 
-/* A service's replicas: {id, agent_id, state, detail, gpu_ids, online, agent_name}. */
+/* A service's replicas: {id, agent_id, state, detail, gpu_ids, online, agent_name,
+ * created_unix}. */
 static int sched_replicas(struct store *s, const char *service_id, cJSON *out, struct berr *e)
 {
 	static const char sql[] =
 		"SELECT r.id, COALESCE(r.agent_id, ''), r.replica_state, r.replica_detail, r.gpu_ids,"
-		" COALESCE(a.agent_status = 'online', 0), COALESCE(a.agent_name, '') FROM replicas r"
+		" COALESCE(a.agent_status = 'online', 0), COALESCE(a.agent_name, ''), r.created_at"
+		" FROM replicas r"
 		" LEFT JOIN agents a ON a.id = r.agent_id WHERE r.service_id = ? ORDER BY r.id";
 	static const char *const names[] = {"id", "agent_id", "state", "detail", "gpu_ids"};
 	sqlite3_stmt *st = store_stmt(s, sql, e);
@@ -188,6 +190,7 @@ static int sched_replicas(struct store *s, const char *service_id, cJSON *out, s
 			cJSON_AddStringToObject(r, names[i], store_col_text(st, i));
 		cJSON_AddBoolToObject(r, "online", sqlite3_column_int(st, 5));
 		cJSON_AddStringToObject(r, "agent_name", store_col_text(st, 6));
+		cJSON_AddNumberToObject(r, "created_unix", (double)sqlite3_column_int64(st, 7));
 		cJSON_AddItemToArray(out, r);
 	}
 	sqlite3_reset(st);
@@ -406,6 +409,7 @@ static int sched_place(struct store *s, const cJSON *svc, int need, struct sched
 
 struct tally {
 	int live, healthy;
+	int64_t placed_at;     /* when the oldest live replica was placed; 0: none is */
 	const cJSON *failed;   /* the first failed replica */
 	const cJSON *progress; /* the first live one not healthy yet: what it is doing */
 };
@@ -457,6 +461,12 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 			plan_add(p, SCHED_DELETE, jstr(r, "agent_id"), jstr(r, "id"), NULL);
 		t->live += is_live(state);
 		t->healthy += strcmp(state, "healthy") == 0;
+		if (is_live(state)) {
+			int64_t at = (int64_t)cJSON_GetObjectItem(r, "created_unix")->valuedouble;
+
+			if (!t->placed_at || at < t->placed_at)
+				t->placed_at = at;
+		}
 		if (is_live(state) && strcmp(state, "healthy") != 0 && !t->progress)
 			t->progress = r;
 		if (strcmp(state, "failed") == 0 && !t->failed)
@@ -489,6 +499,7 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 	bool running = strcmp(jstr(svc, "service_status"), "running") == 0;
 	char detail[512];
 	struct tally t;
+	int64_t since;
 
 	sched_tally(svc, reps, p, &t);
 	if (t.failed) {
@@ -505,10 +516,11 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 	if (t.healthy >= want)
 		return sched_set_service(s, svc, "running", "", e);
 	/* a deploy with nowhere to go waits for an agent as long as it takes (API.md); one that
-	 * was placed and never came up fails */
-	if (!running && t.healthy == 0 && unplaced < want &&
-	    clock_now() - (int64_t)cJSON_GetObjectItem(svc, "updated_unix")->valuedouble >
-		    o->deploy_deadline_s) {
+	 * was placed and never came up fails, the deadline counted from the placement */
+	since = (int64_t)cJSON_GetObjectItem(svc, "updated_unix")->valuedouble;
+	if (t.placed_at > since)
+		since = t.placed_at;
+	if (!running && t.live > 0 && t.healthy == 0 && clock_now() - since > o->deploy_deadline_s) {
 		snprintf(detail, sizeof(detail), "no replica became healthy within %ld s",
 			 o->deploy_deadline_s);
 		return sched_set_service(s, svc, "failed", detail, e);

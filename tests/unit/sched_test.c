@@ -630,32 +630,39 @@ Test(sched, reconcile_failed_replica_fails_the_service_naming_the_agent)
 	cr_assert(eq(sz, count_ops(SCHED_PUT), 0));
 }
 
-/* Deployed again before the reconciler cleared the failed replica: the new deploy is not
- * failed for the old one's reason, and the old container goes. */
+/* Deployed again before the reconciler cleared the failed deploy's replicas: the new deploy
+ * is not failed for the old one's reason, and the old containers go, the healthy one too
+ * (it runs the definition of the deploy before). */
 Test(sched, reconcile_redeploy_right_after_a_failure_starts_afresh)
 {
-	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], status[32];
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], status[32];
+	char r1[UUID_STR_LEN + 1], r2[UUID_STR_LEN + 1];
 
 	add_agent("gpu-a", "[]", 0, 1, ag);
-	add_deploying(nginx, svc);
+	add_deploying("{\"service_slug\":\"web\",\"docker_image\":\"nginx\",\"replica_count\":2}",
+		      svc);
 	reconcile();
-	cr_assert(eq(sz, plan.n, 1));
+	cr_assert(eq(sz, plan.n, 2));
 	snprintf(r1, sizeof(r1), "%s", plan.cmds[0].replica_id);
+	snprintf(r2, sizeof(r2), "%s", plan.cmds[1].replica_id);
 	report(ag, r1, "failed", "pull access denied");
+	report(ag, r2, "healthy", "");
 	reconcile();
 	service_field(svc, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "failed"));
-	deploy(svc); /* before the pass that would clear r1 */
+	deploy(svc); /* before the pass that would clear r1 and r2 */
 	reconcile();
 	service_field(svc, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "deploying"));
 	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, r1), NULL)), "the failed container goes");
-	cr_assert(eq(sz, count_ops(SCHED_PUT), 1), "and a new replica is placed");
-	cr_assert(eq(ptr, (void *)cmd_for(SCHED_PUT, r1), NULL), "a new one, not r1");
+	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, r2), NULL)), "and the old healthy one");
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 2), "two new replicas are placed");
+	cr_assert(eq(ptr, (void *)cmd_for(SCHED_PUT, r1), NULL));
+	cr_assert(eq(ptr, (void *)cmd_for(SCHED_PUT, r2), NULL));
 }
 
-/* No eligible agent: deploying for as long as it takes. Placed but never healthy: failed after
- * the deadline. */
+/* No eligible agent: deploying for as long as it takes, and placed at last it has the whole
+ * deadline. Placed but never healthy: failed after the deadline. */
 Test(sched, reconcile_deadline_fails_a_placed_deploy_never_an_unplaced_one)
 {
 	char ag[UUID_STR_LEN + 1], waiting[UUID_STR_LEN + 1], placed[UUID_STR_LEN + 1];
@@ -666,7 +673,9 @@ Test(sched, reconcile_deadline_fails_a_placed_deploy_never_an_unplaced_one)
 		      "\"required_labels\":[\"gpu\"]}", waiting);
 	add_deploying("{\"service_slug\":\"api\",\"docker_image\":\"nginx\"}", placed);
 	reconcile();
+	/* the deadline and 5 s more go by */
 	exec("UPDATE container_services SET updated_at = updated_at - %ld", opts.deploy_deadline_s + 5);
+	exec("UPDATE replicas SET created_at = created_at - %ld", opts.deploy_deadline_s + 5);
 	reconcile();
 	service_field(waiting, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "deploying"));
@@ -676,6 +685,12 @@ Test(sched, reconcile_deadline_fails_a_placed_deploy_never_an_unplaced_one)
 	cr_assert(eq(str, status, "failed"));
 	service_field(placed, "status_detail", detail, sizeof(detail));
 	cr_assert(not(eq(ptr, strstr(detail, "no replica became healthy"), NULL)), "%s", detail);
+	add_agent("gpu-a", "[\"gpu\"]", 0, 1, ag);
+	reconcile();
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 1), "placed at last");
+	reconcile();
+	service_field(waiting, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "deploying"), "not failed for the time it waited");
 }
 
 Test(sched, reconcile_undeploy_deletes_live_replicas_then_stops)
