@@ -108,7 +108,6 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n)
 {
 	char head[64 + REQUEST_ID_MAX];
-	bool own_id = false;
 	int len;
 
 	if (r->responded) {
@@ -116,12 +115,9 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 		return -1;
 	}
 	r->responded = true;
-	for (size_t i = 0; i < n; i++)
-		own_id |= strncasecmp(lines[i], "x-request-id:", 13) == 0;
-	/* every answer names its request (API.md section 2), unless the service named it */
-	len = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s", status, http_reason(status),
-		       own_id ? "" : "X-Request-ID: ", own_id ? "" : r->request_id,
-		       own_id ? "" : "\r\n");
+	/* every answer names its request (API.md section 2): lines hold no X-Request-ID */
+	len = snprintf(head, sizeof(head), "Status: %d %s\r\nX-Request-ID: %s\r\n", status,
+		       http_reason(status), r->request_id);
 	if (FCGX_PutStr(head, len, r->fcgx->out) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -300,6 +296,7 @@ static bool content_type_json(const char *ct)
 
 static void cjson_free(void *p)
 {
+	json_wipe(p); /* the parsed copies of a password or a vault value */
 	cJSON_Delete(p);
 }
 
@@ -334,7 +331,9 @@ int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 	if (len > max)
 		return berr_set(e, B_ETOOBIG, "", "the request body is larger than %zu bytes", max);
 	body = arena_alloc(r->arena, (size_t)len + 1);
-	/* a body may hold a password or a vault value: zeroed, not just freed, with the request */
+	/* a body may hold a password or a vault value: zeroed with the request, not just freed,
+	 * as is the tree parsed from it (cjson_free). libfcgi's 8 KiB input buffer, freed by
+	 * FCGX_Finish_r, keeps its last bytes. */
 	w = arena_alloc(r->arena, sizeof(*w));
 	w->p = body;
 	w->n = (size_t)len + 1;

@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,22 +82,38 @@ static int json_check_tree(const cJSON *item, const char *path, struct berr *e)
 					"%s must be valid UTF-8 without NUL characters", path);
 		return B_OK;
 	}
-	if (cJSON_IsObject(item) && (dup = json_duplicate(item))) {
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", dup);
-		return berr_set(e, B_EINVAL, sub, "%s appears more than once", sub);
-	}
-	for (c = item->child; c; c = c->next, i++) {
-		if (cJSON_IsObject(item)) {
+	if (cJSON_IsObject(item)) {
+		/* names first: an error names the duplicate, which must be text */
+		for (c = item->child; c; c = c->next)
 			if (!json_utf8_valid(c->string, strlen(c->string)))
 				return berr_set(e, B_EINVAL, path, "a member name is not valid UTF-8");
-			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", c->string);
-		} else {
-			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		if ((dup = json_duplicate(item))) {
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", dup);
+			return berr_set(e, B_EINVAL, sub, "%s appears more than once", sub);
 		}
+	}
+	for (c = item->child; c; c = c->next, i++) {
+		if (cJSON_IsObject(item))
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", c->string);
+		else
+			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
 		if ((rc = json_check_tree(c, sub, e)))
 			return rc;
 	}
 	return B_OK;
+}
+
+void json_wipe(cJSON *item)
+{
+	for (; item; item = item->next) {
+		if (item->string && !(item->type & cJSON_StringIsConst))
+			sodium_memzero(item->string, strlen(item->string));
+		if (item->type & cJSON_IsReference)
+			continue; /* not this tree's memory */
+		if (cJSON_IsString(item) && item->valuestring)
+			sodium_memzero(item->valuestring, strlen(item->valuestring));
+		json_wipe(item->child);
+	}
 }
 
 int json_parse(char *body, size_t len, cJSON **out, struct berr *e)

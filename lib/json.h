@@ -16,6 +16,9 @@ int json_parse(char *body, size_t len, cJSON **out, struct berr *e) B_MUST_CHECK
 int json_parse_object(char *body, size_t len, cJSON **out, struct berr *e) B_MUST_CHECK;
 
 bool json_utf8_valid(const char *s, size_t len);
+/* Zeroes every name and string value of the tree (a password, a vault value) in place, before
+ * cJSON_Delete hands their memory back. */
+void json_wipe(cJSON *item);
 /* Unicode code points in a valid UTF-8 string. */
 size_t json_utf8_len(const char *s);
 

@@ -204,8 +204,9 @@ Test(json, keys_differing_only_in_case_are_not_duplicates)
 	assert_parse_accepted("{\"a\":1,\"A\":2}");
 }
 
-/* A body as large as any endpoint takes, of members only: checked without comparing each with
- * each (that took seconds of CPU), and a duplicate far from its twin is still found. */
+/* A body as large as any endpoint takes, of members only, checked whole: a duplicate far from
+ * its twin is still found. (What sorting bought, 11.4 s of CPU down to 0.18 s for this test,
+ * was measured by hand: make test asserts no times.) */
 Test(json, a_one_mib_object_of_members_is_checked_whole)
 {
 	enum { N = 90000, CAP = 1024 * 1024 };
@@ -234,6 +235,32 @@ Test(json, a_one_mib_object_of_members_is_checked_whole)
 		cJSON_Delete(root);
 	}
 	free(text);
+}
+
+Test(json, wipe_zeroes_every_name_and_string_in_place)
+{
+	char text[] = "{\"password\":\"hunter2\",\"n\":[\"s3cret\",{\"deep\":\"x\"}],\"k\":1}";
+	const char *pw, *s, *deep, *name;
+	size_t pwn, sn;
+	cJSON *root = NULL;
+	struct berr e = {0};
+
+	cr_assert(eq(int, json_parse_object(text, strlen(text), &root, &e), B_OK), "%s", e.message);
+	pw = cJSON_GetObjectItem(root, "password")->valuestring;
+	s = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "n"), 0)->valuestring;
+	deep = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "n"), 1), "deep")
+		       ->valuestring;
+	name = cJSON_GetObjectItem(root, "password")->string;
+	pwn = strlen(pw);
+	sn = strlen(s);
+	json_wipe(root);
+	for (size_t i = 0; i < pwn; i++)
+		cr_assert(eq(int, pw[i], 0), "password byte %zu", i);
+	for (size_t i = 0; i < sn; i++)
+		cr_assert(eq(int, s[i], 0), "array string byte %zu", i);
+	cr_assert(eq(int, deep[0], 0));
+	cr_assert(eq(int, name[0], 0), "names too");
+	cJSON_Delete(root);
 }
 
 /* ---- NUL characters ---- */
@@ -391,6 +418,13 @@ Test(json, invalid_utf8_in_a_nested_string_names_its_path)
 Test(json, invalid_utf8_in_a_member_name_is_rejected)
 {
 	assert_parse_rejected("{\"a\xff\":1}", "");
+}
+
+/* The duplicate would be named in the error: a name that is not text is refused first. */
+Test(json, a_duplicate_name_that_is_not_utf8_is_refused_as_not_utf8)
+{
+	assert_parse_rejected("{\"ok\":{\"a\xff\":1,\"a\xff\":2}}", "ok");
+	assert_parse_rejected("{\"a\\u0000\":1,\"a\\u0000\":2}", "");
 }
 
 Test(json, deeply_nested_arrays_are_rejected_without_crashing)
