@@ -184,7 +184,9 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 		"UPDATE replicas SET replica_state = ?3, replica_detail = ?4,"
 		" container_id = COALESCE(NULLIF(?5, ''), container_id), updated_at = ?6"
 		" WHERE id = ?1 AND agent_id = ?2 AND (replica_state != ?3 OR replica_detail != ?4"
-		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))";
+		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))"
+		/* a replica told to go stays going: a late report of it running does not count */
+		" AND (replica_state != 'stopping' OR ?3 IN ('stopping', 'stopped', 'failed'))";
 	static const char exists[] = "SELECT 1 FROM replicas WHERE id = ? AND agent_id = ?";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;

@@ -134,12 +134,14 @@ int json_parse(char *body, size_t len, cJSON **out, struct berr *e)
 	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (end && (size_t)(end - body) < len) {
+		json_wipe(root);
 		cJSON_Delete(root);
 		return berr_set(e, B_EINVAL, "", "unexpected data after the JSON value (byte %zu)",
 				(size_t)(end - body));
 	}
 	rc = json_check_tree(root, "", e);
 	if (rc) {
+		json_wipe(root);
 		cJSON_Delete(root);
 		return rc;
 	}
@@ -154,6 +156,7 @@ int json_parse_object(char *body, size_t len, cJSON **out, struct berr *e)
 	if (rc)
 		return rc;
 	if (!cJSON_IsObject(*out)) {
+		json_wipe(*out);
 		cJSON_Delete(*out);
 		*out = NULL;
 		return berr_set(e, B_EINVAL, "", "the request body must be a JSON object");

@@ -296,9 +296,11 @@ static int sched_agents(struct store *s, const char *team_id, const char *servic
 	static const char agents_sql[] =
 		"SELECT id, agent_labels, gpu_capacity FROM agents WHERE team_id = ?1"
 		" AND agent_status = 'online' AND (runtime_ok = 1 OR ?2 = 0) ORDER BY agent_name";
+	/* a replica still stopping holds its GPUs until its container is gone */
 	static const char used_sql[] =
-		"SELECT r.agent_id, r.service_id, r.gpu_ids FROM replicas r JOIN agents a ON"
-		" a.id = r.agent_id WHERE a.team_id = ? AND r.replica_state IN " LIVE_STATES;
+		"SELECT r.agent_id, r.service_id, r.gpu_ids, r.replica_state = 'stopping' FROM"
+		" replicas r JOIN agents a ON a.id = r.agent_id WHERE a.team_id = ? AND"
+		" (r.replica_state IN " LIVE_STATES " OR r.replica_state = 'stopping')";
 	sqlite3_stmt *st = store_stmt(s, agents_sql, e);
 	struct sched_agent *a = NULL;
 	size_t k = 0;
@@ -330,9 +332,11 @@ static int sched_agents(struct store *s, const char *team_id, const char *servic
 		for (size_t i = 0; i < k; i++) {
 			if (strcmp(a[i].id, store_col_text(st, 0)) != 0)
 				continue;
+			mark_gpus(&a[i], store_col_text(st, 2));
+			if (sqlite3_column_int(st, 3))
+				continue; /* going: not counted for spreading */
 			a[i].total++;
 			a[i].of_service += strcmp(store_col_text(st, 1), service_id) == 0;
-			mark_gpus(&a[i], store_col_text(st, 2));
 		}
 	}
 	sqlite3_reset(st);
@@ -478,15 +482,22 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 	}
 }
 
-/* Replicas that finished stopping (trimmed ones) leave the store. */
+/* Replicas that finished stopping (trimmed ones, a deploy's predecessors) leave the store, as
+ * do those still stopping on an agent that is not there to ask: should it come back with the
+ * container, its report of a replica the store does not know brings a DELETE. */
 static int sched_forget_stopped(struct store *s, const cJSON *reps, struct berr *e)
 {
 	const cJSON *r;
 	int rc = B_OK;
 
-	cJSON_ArrayForEach(r, reps)
-		if (!rc && strcmp(jstr(r, "state"), "stopped") == 0)
+	cJSON_ArrayForEach(r, reps) {
+		const char *state = jstr(r, "state");
+
+		if (!rc && (strcmp(state, "stopped") == 0 ||
+			    (strcmp(state, "stopping") == 0 &&
+			     !cJSON_IsTrue(cJSON_GetObjectItem(r, "online")))))
 			rc = fleet_replica_delete(s, jstr(r, "id"), e);
+	}
 	return rc;
 }
 

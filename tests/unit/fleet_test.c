@@ -553,6 +553,26 @@ Test(fleet, replica_counts_of_nothing_is_empty)
 	cr_assert(eq(int, size, 0));
 }
 
+/* Told to go, a replica stays going: a report of it running (an agent back online lists all
+ * it has) is taken without effect, and its stopped or failed end is recorded. */
+Test(fleet, replica_report_does_not_bring_back_a_stopping_replica)
+{
+	struct berr e = {0};
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1], v[64];
+
+	agent_connect(fx.team_a, "gpu-a", ag);
+	add_service("web", svc);
+	add_replica(svc, ag, NULL, r);
+	cr_assert(eq(int, report(ag, r, "healthy", "", "abc123"), B_OK));
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, r, "stopping", "going", &e), B_OK));
+	cr_assert(eq(int, report(ag, r, "healthy", "", "abc123"), B_OK), "known: no DELETE of it");
+	replica_col(r, "replica_state", v, sizeof(v));
+	cr_assert(eq(str, v, "stopping"));
+	cr_assert(eq(int, report(ag, r, "stopped", "", NULL), B_OK));
+	replica_col(r, "replica_state", v, sizeof(v));
+	cr_assert(eq(str, v, "stopped"));
+}
+
 Test(fleet, replica_set_state_and_delete)
 {
 	struct berr e = {0};

@@ -661,6 +661,44 @@ Test(sched, reconcile_redeploy_right_after_a_failure_starts_afresh)
 	cr_assert(eq(ptr, (void *)cmd_for(SCHED_PUT, r2), NULL));
 }
 
+/* The failed deploy's replica holds its GPU until its container is gone; a replica stopping
+ * on an agent that went offline is forgotten. */
+Test(sched, reconcile_a_stopping_replica_holds_its_gpus_until_stopped)
+{
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], status[32];
+	const struct sched_cmd *put = NULL;
+
+	add_agent("gpu-a", "[]", 1, 1, ag);
+	add_deploying("{\"service_slug\":\"web\",\"docker_image\":\"nginx\",\"gpu_count\":1}",
+		      svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 1));
+	snprintf(r1, sizeof(r1), "%s", plan.cmds[0].replica_id);
+	report(ag, r1, "failed", "out of memory");
+	reconcile();
+	deploy(svc);
+	reconcile();
+	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, r1), NULL)));
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 0), "GPU 0 is still r1's");
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "deploying"));
+	report(ag, r1, "stopped", "");
+	reconcile();
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 1), "placed once r1 is gone");
+	for (size_t i = 0; i < plan.n; i++)
+		if (plan.cmds[i].op == SCHED_PUT)
+			put = &plan.cmds[i];
+	cr_assert(not(eq(ptr, strstr(put->spec, "\"0\""), NULL)), "on GPU 0: %s", put->spec);
+	cr_assert(eq(int, replicas_of(svc), 1), "r1 forgotten once stopped");
+	/* the new one is retired by a redeploy while its agent is offline: its row goes */
+	report(ag, put->replica_id, "failed", "again");
+	reconcile();
+	deploy(svc);
+	exec("UPDATE agents SET agent_status = 'offline' WHERE id = %Q", ag);
+	reconcile();
+	cr_assert(eq(int, replicas_of(svc), 0), "nothing stopping is kept for an absent agent");
+}
+
 /* No eligible agent: deploying for as long as it takes, and placed at last it has the whole
  * deadline. Placed but never healthy: failed after the deadline. */
 Test(sched, reconcile_deadline_fails_a_placed_deploy_never_an_unplaced_one)
