@@ -287,7 +287,8 @@ static void on_replicas(struct session *s, struct call *c)
 	gw_reconcile_soon(s->gw);
 }
 
-/* The agent refused a command: a PUT it cannot take fails its replica with the reason. */
+/* The agent refused a command: a PUT it cannot take fails its replica with the reason (a
+ * report, so a replica told to go meanwhile stays going). */
 static void on_command_failed(struct session *s, struct call *c, int status)
 {
 	cJSON *body = body_json(c->body);
@@ -299,7 +300,8 @@ static void on_command_failed(struct session *s, struct call *c, int status)
 		 msg ? msg : "no reason given");
 	log_warn("agent %s: replica %s: %s", s->name, c->replica_id, detail);
 	if (c->kind == CALL_PUT &&
-	    fleet_replica_set_state(s->gw->store, c->replica_id, "failed", detail, &e))
+	    fleet_replica_report(s->gw->store, s->agent_id, c->replica_id, "failed", detail, NULL,
+				 &e) && e.status != 404)
 		log_error("agent %s: %s", s->name, e.message);
 	cJSON_Delete(body);
 	gw_reconcile_soon(s->gw);

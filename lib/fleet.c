@@ -181,12 +181,16 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 struct berr *e)
 {
 	static const char sql[] =
-		"UPDATE replicas SET replica_state = ?3, replica_detail = ?4,"
-		" container_id = COALESCE(NULLIF(?5, ''), container_id), updated_at = ?6"
+		/* a replica told to go stays going until it is gone: a late report of it running
+		 * (an agent back online lists all it has) changes nothing, and a failed removal
+		 * says why in the detail while the reconciler asks again */
+		"UPDATE replicas SET replica_state = CASE WHEN replica_state = 'stopping' AND"
+		" ?3 != 'stopped' THEN 'stopping' ELSE ?3 END, replica_detail = CASE WHEN"
+		" replica_state = 'stopping' AND ?3 NOT IN ('stopped', 'failed') THEN replica_detail"
+		" ELSE ?4 END, container_id = COALESCE(NULLIF(?5, ''), container_id),"
+		" updated_at = ?6"
 		" WHERE id = ?1 AND agent_id = ?2 AND (replica_state != ?3 OR replica_detail != ?4"
-		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))"
-		/* a replica told to go stays going: a late report of it running does not count */
-		" AND (replica_state != 'stopping' OR ?3 IN ('stopping', 'stopped', 'failed'))";
+		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))";
 	static const char exists[] = "SELECT 1 FROM replicas WHERE id = ? AND agent_id = ?";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;

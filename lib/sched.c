@@ -483,8 +483,8 @@ static void sched_tally(const cJSON *svc, const cJSON *reps, struct sched_plan *
 }
 
 /* Replicas that finished stopping (trimmed ones, a deploy's predecessors) leave the store, as
- * do those still stopping on an agent that is not there to ask: should it come back with the
- * container, its report of a replica the store does not know brings a DELETE. */
+ * do those still stopping on an agent that was deleted. One offline keeps them: back, it gets
+ * the DELETE again, and until then their GPUs are not placed (the agent is not eligible). */
 static int sched_forget_stopped(struct store *s, const cJSON *reps, struct berr *e)
 {
 	const cJSON *r;
@@ -494,8 +494,7 @@ static int sched_forget_stopped(struct store *s, const cJSON *reps, struct berr 
 		const char *state = jstr(r, "state");
 
 		if (!rc && (strcmp(state, "stopped") == 0 ||
-			    (strcmp(state, "stopping") == 0 &&
-			     !cJSON_IsTrue(cJSON_GetObjectItem(r, "online")))))
+			    (strcmp(state, "stopping") == 0 && !*jstr(r, "agent_id"))))
 			rc = fleet_replica_delete(s, jstr(r, "id"), e);
 	}
 	return rc;

@@ -553,8 +553,8 @@ Test(fleet, replica_counts_of_nothing_is_empty)
 	cr_assert(eq(int, size, 0));
 }
 
-/* Told to go, a replica stays going: a report of it running (an agent back online lists all
- * it has) is taken without effect, and its stopped or failed end is recorded. */
+/* Told to go, a replica stays going until it is gone: a report of it running (an agent back
+ * online lists all it has) changes nothing, a failed removal only says why. */
 Test(fleet, replica_report_does_not_bring_back_a_stopping_replica)
 {
 	struct berr e = {0};
@@ -568,6 +568,13 @@ Test(fleet, replica_report_does_not_bring_back_a_stopping_replica)
 	cr_assert(eq(int, report(ag, r, "healthy", "", "abc123"), B_OK), "known: no DELETE of it");
 	replica_col(r, "replica_state", v, sizeof(v));
 	cr_assert(eq(str, v, "stopping"));
+	replica_col(r, "replica_detail", v, sizeof(v));
+	cr_assert(eq(str, v, "going"));
+	cr_assert(eq(int, report(ag, r, "failed", "cannot remove: busy", NULL), B_OK));
+	replica_col(r, "replica_state", v, sizeof(v));
+	cr_assert(eq(str, v, "stopping"));
+	replica_col(r, "replica_detail", v, sizeof(v));
+	cr_assert(eq(str, v, "cannot remove: busy"));
 	cr_assert(eq(int, report(ag, r, "stopped", "", NULL), B_OK));
 	replica_col(r, "replica_state", v, sizeof(v));
 	cr_assert(eq(str, v, "stopped"));

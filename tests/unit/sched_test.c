@@ -662,7 +662,8 @@ Test(sched, reconcile_redeploy_right_after_a_failure_starts_afresh)
 }
 
 /* The failed deploy's replica holds its GPU until its container is gone; a replica stopping
- * on an agent that went offline is forgotten. */
+ * on an agent that went offline is kept (asked again when it is back), on one deleted it is
+ * forgotten. */
 Test(sched, reconcile_a_stopping_replica_holds_its_gpus_until_stopped)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], status[32];
@@ -690,13 +691,16 @@ Test(sched, reconcile_a_stopping_replica_holds_its_gpus_until_stopped)
 			put = &plan.cmds[i];
 	cr_assert(not(eq(ptr, strstr(put->spec, "\"0\""), NULL)), "on GPU 0: %s", put->spec);
 	cr_assert(eq(int, replicas_of(svc), 1), "r1 forgotten once stopped");
-	/* the new one is retired by a redeploy while its agent is offline: its row goes */
+	/* the new one is retired by a redeploy while its agent is offline, then deleted */
 	report(ag, put->replica_id, "failed", "again");
 	reconcile();
 	deploy(svc);
 	exec("UPDATE agents SET agent_status = 'offline' WHERE id = %Q", ag);
 	reconcile();
-	cr_assert(eq(int, replicas_of(svc), 0), "nothing stopping is kept for an absent agent");
+	cr_assert(eq(int, replicas_of(svc), 1), "kept for its agent's return");
+	exec("PRAGMA foreign_keys = ON; DELETE FROM agents WHERE id = %Q", ag);
+	reconcile();
+	cr_assert(eq(int, replicas_of(svc), 0), "forgotten with its agent");
 }
 
 /* No eligible agent: deploying for as long as it takes, and placed at last it has the whole
