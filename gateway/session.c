@@ -175,11 +175,12 @@ static void session_report(struct session *s, const cJSON *r)
 	const char *cid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "container_id"));
 	struct sched_cmd del = {.op = SCHED_DELETE};
 	struct berr e = {0};
+	bool changed = false;
 	int rc;
 
 	if (!id || !uuid_valid(id) || !state)
 		return;
-	rc = fleet_replica_report(s->gw->store, s->agent_id, id, state, detail, cid, &e);
+	rc = fleet_replica_report(s->gw->store, s->agent_id, id, state, detail, cid, &changed, &e);
 	if (rc == B_ENOTFOUND && strcmp(state, "stopped") != 0 && strcmp(state, "stopping") != 0) {
 		/* a container the store does not want (left from before, or undeployed) */
 		log_info("agent %s: removing unwanted replica %s", s->name, id);
@@ -189,7 +190,10 @@ static void session_report(struct session *s, const cJSON *r)
 	} else if (rc && rc != B_ENOTFOUND) {
 		log_error("agent %s: replica %s: %s", s->name, id, e.message);
 	}
-	gw_reconcile_soon(s->gw);
+	/* only news: a removal failing over and over (Docker down) must not turn each of its
+	 * reports into a pass and a new DELETE at once; the reconciler's tick retries */
+	if (changed)
+		gw_reconcile_soon(s->gw);
 }
 
 /* The agent's Docker engine came or went: it gets replicas only while it answers. */
@@ -295,16 +299,18 @@ static void on_command_failed(struct session *s, struct call *c, int status)
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(body, "error_message"));
 	char detail[512];
 	struct berr e = {0};
+	bool changed = false;
 
 	snprintf(detail, sizeof(detail), "the agent refused it (%d): %s", status,
 		 msg ? msg : "no reason given");
 	log_warn("agent %s: replica %s: %s", s->name, c->replica_id, detail);
 	if (c->kind == CALL_PUT &&
-	    fleet_replica_report(s->gw->store, s->agent_id, c->replica_id, "failed", detail, NULL,
-				 &e) && e.status != 404)
+	    fleet_replica_report(s->gw->store, s->agent_id, c->replica_id, "failed", detail,
+				 NULL, &changed, &e) && e.status != 404)
 		log_error("agent %s: %s", s->name, e.message);
 	cJSON_Delete(body);
-	gw_reconcile_soon(s->gw);
+	if (changed) /* a refused DELETE is asked again on the reconciler's tick, not at once */
+		gw_reconcile_soon(s->gw);
 }
 
 static void h2_on_response(struct h2_stream *st, void *arg)

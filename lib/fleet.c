@@ -176,25 +176,32 @@ int fleet_replica_add(struct store *s, const char *service_id, const char *agent
 	return store_exec_stmt(s, st, e);
 }
 
+/* A replica told to go stays going until it is gone: a late report of it running (an agent
+ * back online lists all it has) changes nothing, and a failed removal says why in the detail
+ * while the reconciler asks again. */
+#define REPORT_STATE "CASE WHEN replica_state = 'stopping' AND ?3 != 'stopped' THEN 'stopping'" \
+	" ELSE ?3 END"
+#define REPORT_DETAIL "CASE WHEN replica_state = 'stopping' AND ?3 NOT IN ('stopped', 'failed')" \
+	" THEN replica_detail ELSE ?4 END"
+#define REPORT_CONTAINER "COALESCE(NULLIF(?5, ''), container_id)"
+
 int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 const char *state, const char *detail, const char *container_id,
-			 struct berr *e)
+			 bool *changed, struct berr *e)
 {
+	/* a report that changes nothing writes nothing (and says so: no reconcile for it) */
 	static const char sql[] =
-		/* a replica told to go stays going until it is gone: a late report of it running
-		 * (an agent back online lists all it has) changes nothing, and a failed removal
-		 * says why in the detail while the reconciler asks again */
-		"UPDATE replicas SET replica_state = CASE WHEN replica_state = 'stopping' AND"
-		" ?3 != 'stopped' THEN 'stopping' ELSE ?3 END, replica_detail = CASE WHEN"
-		" replica_state = 'stopping' AND ?3 NOT IN ('stopped', 'failed') THEN replica_detail"
-		" ELSE ?4 END, container_id = COALESCE(NULLIF(?5, ''), container_id),"
-		" updated_at = ?6"
-		" WHERE id = ?1 AND agent_id = ?2 AND (replica_state != ?3 OR replica_detail != ?4"
-		" OR COALESCE(container_id, '') != COALESCE(NULLIF(?5, ''), container_id, ''))";
+		"UPDATE replicas SET replica_state = " REPORT_STATE ", replica_detail = "
+		REPORT_DETAIL ", container_id = " REPORT_CONTAINER ", updated_at = ?6"
+		" WHERE id = ?1 AND agent_id = ?2 AND (replica_state, replica_detail,"
+		" COALESCE(container_id, '')) IS NOT (" REPORT_STATE ", " REPORT_DETAIL ","
+		" COALESCE(" REPORT_CONTAINER ", ''))";
 	static const char exists[] = "SELECT 1 FROM replicas WHERE id = ? AND agent_id = ?";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;
 
+	if (changed)
+		*changed = false;
 	if (!st)
 		return B_ESTORE;
 	store_bind_text(st, 1, id);
@@ -203,8 +210,13 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 	store_bind_text(st, 4, detail ? detail : "");
 	store_bind_text(st, 5, container_id ? container_id : "");
 	store_bind_int(st, 6, clock_now());
-	if ((rc = store_exec_stmt(s, st, e)) || store_changes(s))
+	if ((rc = store_exec_stmt(s, st, e)))
 		return rc;
+	if (store_changes(s)) {
+		if (changed)
+			*changed = true;
+		return B_OK;
+	}
 	if (!(st = store_stmt(s, exists, e)))
 		return B_ESTORE;
 	store_bind_text(st, 1, id);

@@ -35,11 +35,12 @@ int fleet_all_offline(struct store *s, struct berr *e) B_MUST_CHECK;
 /* A replica row for service on agent, pending, holding gpu_ids (a JSON array text). */
 int fleet_replica_add(struct store *s, const char *service_id, const char *agent_id,
 		      const char *gpu_ids, char id[37], struct berr *e) B_MUST_CHECK;
-/* Records what the agent reported of replica id; B_ENOTFOUND when the store does not know the
- * replica on that agent (the agent should then remove it). */
+/* Records what the agent reported of replica id (a stopping one leaves only as stopped);
+ * *changed (unless NULL) says whether the row changed. B_ENOTFOUND when the store does not
+ * know the replica on that agent (the agent should then remove it). */
 int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 const char *state, const char *detail, const char *container_id,
-			 struct berr *e) B_MUST_CHECK;
+			 bool *changed, struct berr *e) B_MUST_CHECK;
 int fleet_replica_set_state(struct store *s, const char *id, const char *state,
 			    const char *detail, struct berr *e) B_MUST_CHECK;
 /* Number of replicas per state, as members of counts ({"healthy": 2, ...}). */

@@ -122,7 +122,7 @@ static int report(const char *agent, const char *id, const char *state, const ch
 {
 	struct berr e = {0};
 
-	return fleet_replica_report(fx.st, agent, id, state, detail, container, &e);
+	return fleet_replica_report(fx.st, agent, id, state, detail, container, NULL, &e);
 }
 
 /* Text of a member (JSON) into out. */
@@ -578,6 +578,38 @@ Test(fleet, replica_report_does_not_bring_back_a_stopping_replica)
 	cr_assert(eq(int, report(ag, r, "stopped", "", NULL), B_OK));
 	replica_col(r, "replica_state", v, sizeof(v));
 	cr_assert(eq(str, v, "stopped"));
+}
+
+/* Only news is written and told: a removal failing the same way again (Docker down) changes
+ * nothing, so it does not set off another reconcile pass at once. */
+Test(fleet, replica_report_says_whether_anything_changed)
+{
+	struct berr e = {0};
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r[UUID_STR_LEN + 1];
+	bool changed;
+
+	agent_connect(fx.team_a, "gpu-a", ag);
+	add_service("web", svc);
+	add_replica(svc, ag, NULL, r);
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "healthy", "", "c1", &changed, &e),
+		     B_OK));
+	cr_assert(changed);
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "healthy", "", "c1", &changed, &e),
+		     B_OK));
+	cr_assert(not(changed), "the same report again");
+	cr_assert(eq(int, fleet_replica_set_state(fx.st, r, "stopping", "going", &e), B_OK));
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "healthy", "", NULL, &changed, &e),
+		     B_OK));
+	cr_assert(not(changed), "running, while told to go");
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "failed", "docker down", NULL, &changed,
+						&e), B_OK));
+	cr_assert(changed, "why the removal failed");
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "stopping", "", NULL, &changed, &e),
+		     B_OK));
+	cr_assert(not(changed), "the next attempt starting");
+	cr_assert(eq(int, fleet_replica_report(fx.st, ag, r, "failed", "docker down", NULL, &changed,
+						&e), B_OK));
+	cr_assert(not(changed), "failing the same way again");
 }
 
 Test(fleet, replica_set_state_and_delete)
