@@ -3,6 +3,7 @@
 #include "rowjson.h"
 #include "buf.h"
 #include "clock.h"
+#include "fleet.h"
 #include "json.h"
 #include "uuid.h"
 
@@ -192,24 +193,6 @@ void catalog_wait_detail(const cJSON *svc, char *out, size_t n)
 	buf_free(&b);
 }
 
-/* Replicas the reconciler has not cleared yet (it does on its next pass after a failure)
- * belong to the deploy before: left as they are, a failed one would fail the new deploy at
- * once for its reason, and the others would go on running the old definition. */
-static int catalog_retire_old(struct store *s, const char *id, struct berr *e)
-{
-	static const char sql[] = "UPDATE replicas SET replica_state = 'stopping', replica_detail ="
-				  " 'removing the container of the deploy before', updated_at = ?2"
-				  " WHERE service_id = ?1"
-				  " AND replica_state NOT IN ('stopping', 'stopped')";
-	sqlite3_stmt *st = store_stmt(s, sql, e);
-
-	if (!st)
-		return B_ESTORE;
-	store_bind_text(st, 1, id);
-	store_bind_int(st, 2, clock_now());
-	return store_exec_stmt(s, st, e);
-}
-
 int catalog_deploy(struct store *s, const char *team_id, const char *id, struct berr *e)
 {
 	/* deployed_spec: the definition as it is now is what this deploy runs; a PUT while it
@@ -242,7 +225,10 @@ int catalog_deploy(struct store *s, const char *team_id, const char *id, struct 
 	 * new status and the old replicas retired together, or neither */
 	if ((rc = catalog_transition(s, st, team_id, id, "created, stopped or failed", e)))
 		return rc;
-	return catalog_retire_old(s, id, e);
+	/* replicas the reconciler has not cleared yet (it does on its next pass after a failure)
+	 * belong to the deploy before: left as they are, a failed one would fail the new deploy
+	 * at once for its reason, and the others would go on running the old definition */
+	return fleet_service_retire(s, id, "removing the container of the deploy before", e);
 }
 
 int catalog_undeploy(struct store *s, const char *team_id, const char *id, struct berr *e)

@@ -156,6 +156,22 @@ int fleet_all_offline(struct store *s, struct berr *e)
 	return st ? store_exec_stmt(s, st, e) : B_ESTORE;
 }
 
+int fleet_service_retire(struct store *s, const char *service_id, const char *detail,
+			 struct berr *e)
+{
+	static const char sql[] = "UPDATE replicas SET replica_state = 'stopping', replica_detail"
+				  " = ?2, updated_at = ?3 WHERE service_id = ?1"
+				  " AND replica_state NOT IN ('stopping', 'stopped')";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	if (!st)
+		return B_ESTORE;
+	store_bind_text(st, 1, service_id);
+	store_bind_text(st, 2, detail);
+	store_bind_int(st, 3, clock_now());
+	return store_exec_stmt(s, st, e);
+}
+
 int fleet_replica_add(struct store *s, const char *service_id, const char *agent_id,
 		      const char *gpu_ids, char id[37], struct berr *e)
 {

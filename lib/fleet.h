@@ -43,6 +43,9 @@ int fleet_replica_report(struct store *s, const char *agent_id, const char *id,
 			 bool *changed, struct berr *e) B_MUST_CHECK;
 int fleet_replica_set_state(struct store *s, const char *id, const char *state,
 			    const char *detail, struct berr *e) B_MUST_CHECK;
+/* Every replica of service_id not already stopping or stopped is set stopping with detail. */
+int fleet_service_retire(struct store *s, const char *service_id, const char *detail,
+			 struct berr *e) B_MUST_CHECK;
 /* Number of replicas per state, as members of counts ({"healthy": 2, ...}). */
 int fleet_replica_counts(struct store *s, cJSON *counts, struct berr *e) B_MUST_CHECK;
 int fleet_replica_delete(struct store *s, const char *id, struct berr *e) B_MUST_CHECK;
