@@ -313,8 +313,9 @@ static void control_close(struct h2_stream *st, uint32_t error, void *arg)
 {
 	struct relay *r = st->user;
 
-	(void)error;
 	(void)arg;
+	if (error && error != 0x8 /* CANCEL: a caller that left */)
+		log_warn("control: a program's stream %d ended with HTTP/2 error %u", st->id, error);
 	if (!r)
 		return;
 	r->down = NULL;

@@ -199,6 +199,26 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	return 0;
 }
 
+/* What nghttp2 found wrong with a peer's frame or stream (a malformed header, a body longer or
+ * shorter than its content-length, a window overrun): it resets the stream or ends the
+ * connection itself, and this is the only place its reason is told. */
+static int cb_error(nghttp2_session *s, int code, const char *msg, size_t len, void *u)
+{
+	(void)s;
+	(void)u;
+	log_warn("h2: %s: %.*s", nghttp2_strerror(code), (int)len, msg);
+	return 0;
+}
+
+static int cb_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int code, void *u)
+{
+	(void)s;
+	(void)u;
+	log_warn("h2: invalid frame (type %u) on stream %d: %s", f->hd.type, f->hd.stream_id,
+		 nghttp2_strerror(code));
+	return 0;
+}
+
 static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
 {
 	struct h2_conn *c = u;
@@ -443,6 +463,8 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb_stream_close);
+	nghttp2_session_callbacks_set_error_callback2(cbs, cb_error);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, cb_invalid_frame);
 	rv = server ? nghttp2_session_server_new2(&c->session, cbs, c, opt) :
 		      nghttp2_session_client_new2(&c->session, cbs, c, opt);
 	nghttp2_session_callbacks_del(cbs);

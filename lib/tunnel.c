@@ -130,6 +130,13 @@ void tunnel_poke(const char *socket_path)
 	curl_easy_cleanup(c);
 }
 
+/* libcurl's own account of a failure when it gave one ("HTTP/2 stream 5 was not closed
+ * cleanly: PROTOCOL_ERROR (err 1)"), else its code's text. */
+static const char *curl_failure(CURLcode rc, const char *detail)
+{
+	return detail[0] ? detail : curl_easy_strerror(rc);
+}
+
 static size_t call_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct tunnel_call *t = arg;
@@ -200,6 +207,8 @@ static void call_setopts(CURL *c, struct tunnel_call *t, struct curl_slist *list
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, call_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_error);
+	t->curl_error[0] = '\0';
 }
 
 int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
@@ -222,6 +231,7 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 		buf_free(&t->response_body);
 	}
 	curl_slist_free_all(list);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* t's goes with it; the handle stays */
 	if (rc != CURLE_OK)
 		tunnel_drop_connection(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
@@ -235,7 +245,7 @@ int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
 				t->response_max);
 	if (rc != CURLE_OK)
 		return berr_set(e, B_EUPSTREAM, "", "the gateway could not relay the call: %s",
-				curl_easy_strerror(rc));
+				curl_failure(rc, t->curl_error));
 	return B_OK;
 }
 
@@ -388,6 +398,8 @@ static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 262144L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_error);
+	s->curl_error[0] = '\0';
 }
 
 int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
@@ -418,6 +430,7 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 		usleep(20000U << attempt);
 	}
 	curl_slist_free_all(list);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* s's goes with it; the handle stays */
 	(void)stream_flush(s);
 	if (rc != CURLE_OK)
 		tunnel_drop_connection(c);
@@ -433,5 +446,5 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 		return berr_set(e, B_ETIMEOUT, "", "the service did not answer within %ld ms",
 				s->head_timeout_ms);
 	return berr_set(e, B_EUPSTREAM, "", "the gateway could not relay the call: %s",
-			curl_easy_strerror(rc));
+			curl_failure(rc, s->curl_error));
 }

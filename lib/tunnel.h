@@ -42,6 +42,8 @@ struct tunnel_call {
 	struct buf response_body;
 	char platform_error[64];           /* x-berth-error of gatewayd or the agent, or "" */
 	char platform_message[256];        /* its error_message */
+	/* private */
+	char curl_error[CURL_ERROR_SIZE];  /* libcurl's own account of a failure */
 };
 
 /* Sends one request through gatewayd to an agent on the caller's CURL handle (reused between
@@ -87,6 +89,7 @@ struct tunnel_stream {
 	size_t nlines;
 	struct buf error_body;
 	long long deadline_ms;
+	char curl_error[CURL_ERROR_SIZE];
 };
 #define TUNNEL_READ_ABORT CURL_READFUNC_ABORT
 
