@@ -848,12 +848,15 @@ static void cmd_delete(struct replicas *r, struct cmd *c)
 	struct berr e = {0};
 
 	if (!rp) {
+		/* not in the table (this agent restarted since), perhaps still in the engine:
+		 * stopped only once no container is left, else failed, and gatewayd asks again */
 		struct replica unknown = {.spec = NULL};
 
 		copy_str(unknown.id, sizeof(unknown.id), c->id);
 		if (remove_container(r, c->id, &e))
-			log_warn("replica %s: %s", c->id, e.message);
-		emit(r, &unknown, "stopped", "no such replica");
+			emit(r, &unknown, "failed", e.message);
+		else
+			emit(r, &unknown, "stopped", "no such replica");
 		return;
 	}
 	rp->phase = PH_IDLE;
