@@ -461,8 +461,8 @@ static int body_state(struct upstream *u, const struct head *hd, bool *body)
 	return *body ? UP_LENGTH : UP_DONE;
 }
 
-/* The end-to-end headers of hd into out. Content-Length goes once (HTTP/2 refuses a repeated
- * one) and only where it frames the body. */
+/* The end-to-end headers of hd into out, less x-berth-*. Content-Length goes once (HTTP/2
+ * refuses a repeated one) and only where it frames the body. */
 static size_t head_forward(const struct head *hd, struct upstream_header *out)
 {
 	bool length_sent = false;
@@ -476,8 +476,9 @@ static size_t head_forward(const struct head *hd, struct upstream_header *out)
 				continue;
 			length_sent = true;
 		} else if (hop_by_hop(name) || hop_written(name) ||
-			   (hd->connection && list_has(hd->connection, name))) {
-			continue;
+			   (hd->connection && list_has(hd->connection, name)) ||
+			   strncmp(name, "x-berth-", 8) == 0) {
+			continue; /* x-berth-*: a container's x-berth-error would pass for ours */
 		}
 		out[n++] = hd->h[i];
 	}

@@ -23,7 +23,7 @@ static const char **invoke_header_lines(struct http_req *r, const struct invoke_
 	size_t n = 0;
 
 	for (size_t i = 0; i < q->nheaders; i++)
-		h[n++] = arena_printf(r->arena, "%s: %s", q->header_names[i], q->header_values[i]);
+		h[n++] = invoke_header_line(r->arena, q->header_names[i], q->header_values[i]);
 	if (!q->has_content_type)
 		h[n++] = "Content-Type:";
 	if (!q->has_accept)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "route.h"
 #include "tunnel.h"
+#include "valid.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #define PREFIX "/api/v1/r/containers/"
 #define TRIES 2              /* a replica gone before it saw the call is replaced once */
 #define METHOD_MAX 32
-#define LINES_MAX (INVOKE_HEADERS_MAX + 8)
+#define LINES_MAX (INVOKE_HEADERS_MAX + 8) /* the caller's, then at most 8 of the platform's */
 
 struct proxy_call {
 	struct http_req *r;
@@ -29,17 +30,10 @@ struct proxy_call {
 	size_t nlines;
 };
 
-/* Methods are tokens (RFC 9110): upper-case letters are all any service uses. */
+/* Methods are tokens (RFC 9110); lighttpd passes on only those it knows (WebDAV's too). */
 static bool method_valid(const char *m)
 {
-	size_t n = strlen(m);
-
-	if (n == 0 || n > METHOD_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isupper((unsigned char)m[i]))
-			return false;
-	return true;
+	return strlen(m) <= METHOD_MAX && valid_http_token(m);
 }
 
 /* "HTTP_X_FORWARDED_FOR" -> "x-forwarded-for" into out. */
@@ -87,14 +81,12 @@ static bool forwarded(const struct proxy_call *c, const char *name, const char *
 	return true;
 }
 
-static int add_line(struct proxy_call *c, const char *line, struct berr *e)
+static void add_line(struct proxy_call *c, const char *line)
 {
 	if (c->nlines == LINES_MAX)
-		return berr_set(e, B_ETOOBIG, "headers", "more than %d request headers",
-				INVOKE_HEADERS_MAX);
+		abort(); /* INVOKE_HEADERS_MAX of the caller's and the 8 below fit */
 	c->lines[c->nlines++] = line;
 	c->lines[c->nlines] = NULL;
-	return B_OK;
 }
 
 /* The caller's headers for curl, then X-Forwarded-*, then blanks that keep curl from adding
@@ -106,9 +98,8 @@ static int proxy_headers(struct proxy_call *c, long timeout_ms, struct berr *e)
 	const char *xff = http_header(r, "X-Forwarded-For"), *addr = http_param(r, "REMOTE_ADDR");
 	const char *host = http_header(r, "Host"), *https = http_param(r, "HTTPS");
 	bool accept = false;
-	int rc = B_OK;
 
-	for (char **env = r->fcgx->envp; *env && !rc; env++) {
+	for (char **env = r->fcgx->envp; *env; env++) {
 		const char *eq = strchr(*env, '=');
 		char name[INVOKE_HEADER_NAME_MAX + 1];
 
@@ -117,28 +108,28 @@ static int proxy_headers(struct proxy_call *c, long timeout_ms, struct berr *e)
 		header_name(*env + 5, (size_t)(eq - *env - 5), name, sizeof(name));
 		if (!forwarded(c, name, connection))
 			continue;
+		if (c->nlines == INVOKE_HEADERS_MAX)
+			return berr_set(e, B_EINVAL, "headers", "more than %d request headers are "
+					"forwarded", INVOKE_HEADERS_MAX);
 		accept |= strcmp(name, "accept") == 0;
-		rc = add_line(c, arena_printf(r->arena, "%s: %s", name, eq + 1), e);
+		/* lighttpd passes no header with an empty value (nor Proxy); Apache does */
+		add_line(c, invoke_header_line(r->arena, name, eq + 1));
 	}
-	if (!rc && ct && *ct)
-		rc = add_line(c, arena_printf(r->arena, "content-type: %s", ct), e);
-	if (!rc)
-		rc = add_line(c, arena_printf(r->arena, "x-forwarded-for: %s%s%s", xff ? xff : "",
-					      xff ? ", " : "", addr ? addr : ""), e);
-	if (!rc)
-		rc = add_line(c, arena_printf(r->arena, "x-forwarded-proto: %s",
-					      https && strcasecmp(https, "on") == 0 ? "https" : "http"), e);
-	if (!rc && host)
-		rc = add_line(c, arena_printf(r->arena, "x-forwarded-host: %s", host), e);
-	if (!rc)
-		rc = add_line(c, arena_printf(r->arena, "x-berth-timeout-ms: %ld", timeout_ms), e);
-	if (!rc && !(ct && *ct))
-		rc = add_line(c, "Content-Type:", e);
-	if (!rc && !accept)
-		rc = add_line(c, "Accept:", e);
-	if (!rc)
-		rc = add_line(c, "Expect:", e);
-	return rc;
+	if (ct && *ct)
+		add_line(c, arena_printf(r->arena, "content-type: %s", ct));
+	add_line(c, arena_printf(r->arena, "x-forwarded-for: %s%s%s", xff ? xff : "",
+				 xff ? ", " : "", addr ? addr : ""));
+	add_line(c, arena_printf(r->arena, "x-forwarded-proto: %s",
+				 https && strcasecmp(https, "on") == 0 ? "https" : "http"));
+	if (host)
+		add_line(c, arena_printf(r->arena, "x-forwarded-host: %s", host));
+	add_line(c, arena_printf(r->arena, "x-berth-timeout-ms: %ld", timeout_ms));
+	if (!(ct && *ct))
+		add_line(c, "Content-Type:");
+	if (!accept)
+		add_line(c, "Accept:");
+	add_line(c, "Expect:");
+	return B_OK;
 }
 
 /* X-Berth-Key: <credential> (a Bearer prefix is allowed) stands in for Authorization. */
@@ -161,7 +152,7 @@ static int proxy_auth(struct http_ctx *ctx, struct proxy_call *c, struct princip
 	c->jwt = cred && strstr(cred, "eyJ") != NULL;
 	rc = auth_request(ctx->store, &ctx->app->keys, cred, http_header(r, "X-Team-ID"),
 			  AUTH_RUNTIME, p, e);
-	if (rc && key && e->field[0])
+	if (rc && key && strcmp(e->field, "Authorization") == 0)
 		snprintf(e->field, sizeof(e->field), "X-Berth-Key");
 	return rc ? rc : auth_require(p, ROLE_MEMBER, e);
 }

@@ -123,6 +123,8 @@ static void relay_start(struct gw *gw, struct h2_stream *st, const char *agent_i
 
 	if (!s)
 		return respond_json(st, 503, "agent_offline", "the agent is not connected");
+	if (st->dropped_headers) /* relayed, the call would lose the last ones, the platform's */
+		return respond_json(st, 400, "validation_failed", "too many headers");
 	if ((k = egress_headers(gw, agent_id, rest, &t, hdrs, &e)) < 0)
 		return respond_berr(st, &e);
 	n = (size_t)k;

@@ -41,6 +41,9 @@
 #define INVOKE_HEADERS_MAX 100
 #define INVOKE_HEADER_NAME_MAX 256
 #define INVOKE_HEADER_VALUE_MAX 8192
+/* names and values together: the call's head crosses the tunnel as one HTTP/2 header block,
+ * which nghttp2 sends up to 64 KiB, with room left for the platform's own headers */
+#define INVOKE_HEADERS_BYTES_MAX 32768
 #define INVOKE_TIMEOUT_DEFAULT 300                      /* seconds; configurable */
 /* Threads of an invoke/proxy process; configurable. Each holds a SQLite connection (two
  * descriptors) and a CURL handle (two, three in a call): libfcgi watches its connections with

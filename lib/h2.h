@@ -18,7 +18,9 @@
 #define H2_FRAME_MAX (1 << 20)         /* DATA payload a lib/h2 peer takes in one frame */
 #define H2_OUT_HIGH (1 << 20)          /* bytes queued for the socket before DATA waits */
 #define H2_RESET_BURST 1000000ULL      /* RST_STREAM a server takes at once, and per second */
-#define H2_HEADERS_MAX 100              /* headers kept per received message */
+/* headers kept per received message: a caller's 100 (INVOKE_HEADERS_MAX), the platform's own
+ * and room to spare; one past it makes a message that gatewayd and the agent refuse */
+#define H2_HEADERS_MAX 128
 
 struct h2_conn;
 

@@ -107,7 +107,7 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n)
 {
-	char head[64];
+	char head[64 + REQUEST_ID_MAX];
 	int len;
 
 	if (r->responded) {
@@ -115,7 +115,9 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 		return -1;
 	}
 	r->responded = true;
-	len = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, http_reason(status));
+	/* every answer names its request (API.md section 2): lines hold no X-Request-ID */
+	len = snprintf(head, sizeof(head), "Status: %d %s\r\nX-Request-ID: %s\r\n", status,
+		       http_reason(status), r->request_id);
 	if (FCGX_PutStr(head, len, r->fcgx->out) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)

@@ -82,8 +82,9 @@ void http_respond_error(struct http_req *r, const struct berr *e);
 /* Shorthand: fills a record and responds with it. */
 void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, ...) B_PRINTF(4, 5);
 
-/* A streamed answer (the proxy): the head with the status and "name: value" lines as given,
- * then body bytes, each write sent to the server at once unless a hold is set (below).
+/* A streamed answer (the proxy): the head with the status, X-Request-ID and "name: value"
+ * lines as given (none of them X-Request-ID), then body bytes, each write sent to the server at
+ * once unless a hold is set (below).
  * -1 when the caller is gone. */
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n);
 int http_stream_write(struct http_req *r, const void *p, size_t n);

@@ -2,6 +2,7 @@
 #include "invoke.h"
 #include "hop.h"
 #include "json.h"
+#include "valid.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -58,21 +59,11 @@ bool invoke_header_forwarded(const char *name)
 }
 
 /* A token of RFC 9110 (header names). */
-static bool token(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!(((unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f) &&
-		      !strchr("\"(),/:;<=>?@[\\]{}", *s)))
-			return false;
-	return true;
-}
-
 static int invoke_headers(const cJSON *body, struct invoke_req *out, struct berr *e)
 {
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(body, "headers"), *c;
 	char f[ERR_FIELD_MAX];
+	size_t bytes = 0;
 
 	if (!h || cJSON_IsNull(h))
 		return B_OK;
@@ -83,12 +74,16 @@ static int invoke_headers(const cJSON *body, struct invoke_req *out, struct berr
 				INVOKE_HEADERS_MAX);
 	cJSON_ArrayForEach(c, h) {
 		snprintf(f, sizeof(f), "headers.%.100s", c->string);
-		if (!token(c->string) || strlen(c->string) > INVOKE_HEADER_NAME_MAX)
+		if (!valid_http_token(c->string) || strlen(c->string) > INVOKE_HEADER_NAME_MAX)
 			return berr_set(e, B_EINVAL, f, "%s is not a valid header name", f);
 		if (!cJSON_IsString(c) || strlen(c->valuestring) > INVOKE_HEADER_VALUE_MAX ||
 		    strpbrk(c->valuestring, "\r\n"))
 			return berr_set(e, B_EINVAL, f, "%s must be a string of at most %d bytes without"
 					" CR or LF", f, INVOKE_HEADER_VALUE_MAX);
+		bytes += strlen(c->string) + strlen(c->valuestring);
+		if (bytes > INVOKE_HEADERS_BYTES_MAX)
+			return berr_set(e, B_EINVAL, "headers", "the headers' names and values total"
+					" more than %d bytes", INVOKE_HEADERS_BYTES_MAX);
 		if (!invoke_header_forwarded(c->string))
 			continue; /* hop-by-hop and reserved: dropped, as API.md says */
 		out->has_content_type |= strcasecmp(c->string, "content-type") == 0;
@@ -97,6 +92,13 @@ static int invoke_headers(const cJSON *body, struct invoke_req *out, struct berr
 		out->header_values[out->nheaders++] = c->valuestring;
 	}
 	return B_OK;
+}
+
+const char *invoke_header_line(struct arena *a, const char *name, const char *value)
+{
+	if (value[strspn(value, " \t")] == '\0')
+		return arena_printf(a, "%s;", name);
+	return arena_printf(a, "%s: %s", name, value);
 }
 
 static int invoke_body(const cJSON *body, size_t body_max, struct invoke_req *out, struct berr *e)

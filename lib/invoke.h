@@ -4,6 +4,7 @@
 #ifndef BERTH_INVOKE_H
 #define BERTH_INVOKE_H
 
+#include "arena.h"
 #include "berth.h"
 #include "berth_limits.h"
 #include "err.h"
@@ -33,5 +34,9 @@ void invoke_req_free(struct invoke_req *r);
 bool invoke_path_valid(const char *path);
 /* False for hop-by-hop headers, Content-Length, Host and X-Berth-*: they never travel on. */
 bool invoke_header_forwarded(const char *name);
+/* name and value as a line of curl's header list, in a. curl takes "Name:" with nothing after
+ * it as "do not send Name", so a header whose value is empty (or blanks) goes as "Name;",
+ * curl's way of sending it empty. */
+const char *invoke_header_line(struct arena *a, const char *name, const char *value);
 
 #endif

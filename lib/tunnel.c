@@ -276,6 +276,9 @@ static int stream_head_done(struct tunnel_stream *s)
 	return s->on_head(s->arg, s->status, s->lines, s->nlines);
 }
 
+/* Lines of the head as they come. Dropped with hop-by-hop and x-berth-* ones: a container's
+ * Status (in a FastCGI answer it would set the status lighttpd, any CGI host, sends) and
+ * X-Request-ID (the answer carries the platform's, API.md section 2). */
 static size_t stream_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct tunnel_stream *s = arg;
@@ -304,6 +307,7 @@ static size_t stream_header(char *p, size_t size, size_t n, void *arg)
 	if (strcmp(name, "x-berth-error") == 0)
 		snprintf(s->platform_error, sizeof(s->platform_error), "%.*s", (int)vl, v);
 	else if (!hop_by_hop(name) && strncmp(name, "x-berth-", 8) != 0 &&
+		 strcmp(name, "status") != 0 && strcmp(name, "x-request-id") != 0 &&
 		 s->nlines < TUNNEL_HEAD_LINES_MAX) {
 		char *line = malloc(nl + vl + 3);
 

@@ -67,7 +67,8 @@ struct tunnel_stream {
 	long long body_len;                /* bytes read_body gives; 0: no body */
 	/* Up to n bytes of the body into p; 0 at its end, TUNNEL_READ_ABORT when the caller is gone. */
 	size_t (*read_body)(char *p, size_t n, void *arg);
-	/* The answer's head: status and its "name: value" lines less hop-by-hop and x-berth-*.
+	/* The answer's head: status and its "name: value" lines less hop-by-hop, x-berth-*,
+	 * Status and X-Request-ID ones.
 	 * Not called for the platform's own errors (platform_error). Nonzero aborts. */
 	int (*on_head)(void *arg, long status, char *const *lines, size_t n);
 	int (*on_data)(void *arg, const char *p, size_t n); /* nonzero: the caller is gone */

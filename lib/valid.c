@@ -40,6 +40,17 @@ bool valid_label(const char *s)
 	return true;
 }
 
+bool valid_http_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    strchr("\"(),/:;<=>?@[\\]{}", *s))
+			return false;
+	return true;
+}
+
 bool valid_env_name(const char *s)
 {
 	size_t n = strlen(s);

@@ -15,6 +15,9 @@ bool valid_env_name(const char *s);
 bool valid_docker_image(const char *s);
 /* https://host[:port][/path][?query], no userinfo, no whitespace or control characters. */
 bool valid_https_url(const char *s);
+/* An RFC 9110 token (a method, a header name): one or more visible ASCII characters, none of
+ * the delimiters "(),/:;<=>?@[\]{} and double quote. */
+bool valid_http_token(const char *s);
 /* Starts with '/', no control characters or whitespace. */
 bool valid_url_path(const char *s);
 /* Absolute, no ".." segment, no control characters, at most VOLUME_PATH_MAX. */

@@ -1,5 +1,6 @@
 /* POST /api/v1/r/invoke/{slug} end to end: lighttpd, the invoke program, gatewayd, a real
  * agent and a berth-fixture:test container. */
+#include "berth_limits.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
@@ -150,6 +151,97 @@ Test(invoke, the_containers_404_and_500_are_its_answers_not_errors)
 	cr_assert(eq(long, r.status, 200), "%s", r.body);
 	cr_assert(eq(long, status_code(&r), 500));
 	cr_assert(cJSON_IsObject(cJSON_GetObjectItem(r.json, "headers")));
+	h_resp_free(&r);
+}
+
+/* The container's headers are its own: its X-Berth-Error is not the platform's error. */
+Test(invoke, a_container_cannot_speak_for_the_platform)
+{
+	struct h_resp r;
+	cJSON *headers;
+	size_t len;
+	char *body;
+
+	invoke(&r, t.member_tok, t.team, "echo", "{\"method\": \"POST\", \"path\":"
+	       " \"/head?X-Berth-Error=not_found&X-Mine=1\"}");
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(eq(long, status_code(&r), 200));
+	headers = cJSON_GetObjectItem(r.json, "headers");
+	cr_assert(cJSON_GetObjectItem(headers, "x-mine") != NULL, "%s", r.body);
+	cr_assert(eq(str, cJSON_GetStringValue(cJSON_GetObjectItem(headers, "x-mine")), "1"));
+	cr_assert(cJSON_GetObjectItem(headers, "x-berth-error") == NULL, "%s", r.body);
+	body = answer_body(&r, &len);
+	cr_assert(eq(str, body, "ok"));
+	free(body);
+	h_resp_free(&r);
+}
+
+/* 32 KiB of header names and values is the most a call takes, and all of it arrives. */
+Test(invoke, headers_up_to_32_KiB_reach_the_container)
+{
+	enum { N = 4, VALUE = INVOKE_HEADERS_BYTES_MAX / N - 4 };
+	enum { CAP = INVOKE_HEADERS_BYTES_MAX + 512 }; /* and the JSON around them */
+	/* names "X-Hn": 4 bytes */
+	char *json = malloc(CAP), *body, name[8];
+	struct h_resp r;
+	cJSON *echo, *headers;
+	size_t n, len;
+
+	for (int extra = 0; extra <= 1; extra++) {
+		n = (size_t)snprintf(json, CAP, "{\"method\": \"GET\", \"path\": \"/echo\","
+				     " \"headers\": {");
+		for (int i = 0; i < N; i++) {
+			n += (size_t)snprintf(json + n, CAP - n, "%s\"X-H%d\": \"", i ? ", " : "",
+					      i);
+			memset(json + n, 'a' + i, VALUE + (i == N - 1 ? extra : 0));
+			n += VALUE + (size_t)(i == N - 1 ? extra : 0);
+			n += (size_t)snprintf(json + n, CAP - n, "\"");
+		}
+		snprintf(json + n, CAP - n, "}}");
+		invoke(&r, t.member_tok, t.team, "echo", json);
+		if (extra) {
+			h_assert_error(&r, 400, "validation_failed", "headers");
+			h_resp_free(&r);
+			break;
+		}
+		cr_assert(eq(long, r.status, 200), "%.300s", r.body);
+		cr_assert(eq(long, status_code(&r), 200));
+		body = answer_body(&r, &len);
+		echo = cJSON_Parse(body);
+		headers = cJSON_GetObjectItem(echo, "headers");
+		for (int i = 0; i < N; i++) {
+			const char *v;
+
+			snprintf(name, sizeof(name), "x-h%d", i);
+			v = cJSON_GetStringValue(cJSON_GetObjectItem(headers, name));
+			cr_assert(v != NULL && strlen(v) == VALUE && v[0] == 'a' + i, "%s", name);
+		}
+		cJSON_Delete(echo);
+		free(body);
+		h_resp_free(&r);
+	}
+	free(json);
+}
+
+/* An empty value is a header too: curl would drop "Name: " unless told otherwise. */
+Test(invoke, a_header_with_an_empty_value_reaches_the_container)
+{
+	struct h_resp r;
+	const char *v;
+	cJSON *echo;
+	size_t len;
+	char *body;
+
+	invoke(&r, t.member_tok, t.team, "echo", "{\"method\": \"GET\", \"path\": \"/echo\","
+	       " \"headers\": {\"X-Empty\": \"\", \"X-Full\": \"1\"}}");
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	body = answer_body(&r, &len);
+	echo = cJSON_Parse(body);
+	v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(echo, "headers"),
+						     "x-empty"));
+	cr_assert(v != NULL && *v == '\0', "%s", body);
+	cJSON_Delete(echo);
+	free(body);
 	h_resp_free(&r);
 }
 

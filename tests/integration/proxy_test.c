@@ -1,5 +1,6 @@
 /* ANY /api/v1/r/containers/{slug}/{path...} end to end: lighttpd, the proxy program, gatewayd,
  * a real agent and a berth-fixture:test container, with bodies and events streamed. */
+#include "berth_limits.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
@@ -101,6 +102,11 @@ Test(proxy, every_method_path_and_query_reach_the_container)
 	cr_assert(eq(long, r.status, 200));
 	cr_assert(eq(long, (long)r.len, 0));
 	h_resp_free(&r);
+	/* any token lighttpd knows: WebDAV's have a '-' */
+	proxy(&r, "BASELINE-CONTROL", "/echo", NULL, "", 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(strstr(r.body, "\"method\":\"BASELINE-CONTROL\"") != NULL, "%s", r.body);
+	h_resp_free(&r);
 }
 
 Test(proxy, a_binary_body_round_trips_raw)
@@ -143,7 +149,7 @@ Test(proxy, the_berth_credential_stays_behind_and_forwarded_headers_are_set)
 
 Test(proxy, with_x_berth_key_the_callers_authorization_reaches_the_container)
 {
-	char key[H_KEY + 32], bad[64];
+	char key[H_TOKEN + 32], bad[64];
 	const char *h[] = {key, "Authorization: Bearer service-own-key", NULL};
 	const char *hb[] = {bad, NULL};
 	struct h_resp r;
@@ -160,6 +166,11 @@ Test(proxy, with_x_berth_key_the_callers_authorization_reaches_the_container)
 	snprintf(bad, sizeof(bad), "X-Berth-Key: sk-nonsense");
 	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", hb, NULL, 0);
 	h_assert_error(&r, 401, "unauthenticated", "X-Berth-Key");
+	h_resp_free(&r);
+	/* what is missing is named as it is: a token in X-Berth-Key still wants X-Team-ID */
+	snprintf(key, sizeof(key), "X-Berth-Key: %s", t.member_tok);
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	h_assert_error(&r, 400, "validation_failed", "X-Team-ID");
 	h_resp_free(&r);
 }
 
@@ -179,6 +190,72 @@ Test(proxy, the_containers_status_headers_and_body_come_back_unchanged)
 	cr_assert(eq(long, r.status, 200));
 	cr_assert(h_header(&r, "Content-Type", ct, sizeof(ct)) && strstr(ct, "text/event-stream"),
 		  "content-type: %s", ct);
+	h_resp_free(&r);
+}
+
+/* The container's headers are its own: an X-Berth-Error of its making is not the platform's
+ * error, and a Status line does not reach lighttpd as the FastCGI answer's status. */
+Test(proxy, a_container_cannot_speak_for_the_platform)
+{
+	struct h_resp r;
+	char v[64];
+
+	proxy(&r, "POST", "/head?X-Berth-Error=not_found&Status=500&X-Mine=1", NULL, "", 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(eq(str, r.body, "ok"));
+	cr_assert(h_header(&r, "X-Mine", v, sizeof(v)) && strcmp(v, "1") == 0, "x-mine: %s", v);
+	cr_assert(h_header(&r, "X-Berth-Error", v, sizeof(v)) == false, "x-berth-error: %s", v);
+	h_resp_free(&r);
+}
+
+/* 100 of the caller's headers travel on with the platform's X-Forwarded-*; one more is 400. */
+Test(proxy, a_hundred_headers_reach_the_container_and_one_more_is_400)
+{
+	char auth[H_TOKEN + 32], team[H_ID + 16], lines[INVOKE_HEADERS_MAX + 1][32];
+	const char *h[INVOKE_HEADERS_MAX + 5] = {auth, team, "Accept: */*"};
+	struct h_resp r;
+	cJSON *echo;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.member_tok);
+	snprintf(team, sizeof(team), "X-Team-ID: %s", t.team);
+	for (int i = 0; i < INVOKE_HEADERS_MAX; i++) { /* Accept and 99 more: 100 forwarded */
+		snprintf(lines[i], sizeof(lines[i]), "X-H%d: %d", i, i);
+		h[3 + i] = lines[i];
+	}
+	h[3 + INVOKE_HEADERS_MAX - 1] = NULL;
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	echo = echo_of(&r);
+	cr_assert(eq(str, (char *)echo_header(echo, "x-h98"), "98"));
+	cr_assert(eq(str, (char *)echo_header(echo, "x-forwarded-for"), "127.0.0.1"), "%s", r.body);
+	cr_assert(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(echo, "headers")),
+		     INVOKE_HEADERS_MAX + 4), "and host, x-forwarded-*: %s", r.body);
+	cJSON_Delete(echo);
+	h_resp_free(&r);
+	h[3 + INVOKE_HEADERS_MAX - 1] = lines[INVOKE_HEADERS_MAX - 1];
+	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", h, NULL, 0);
+	h_assert_error(&r, 400, "validation_failed", "headers");
+	h_resp_free(&r);
+}
+
+/* Every answer names its request: the caller's id or a new one, never the container's. */
+Test(proxy, the_answer_carries_an_x_request_id)
+{
+	struct h_resp r;
+	char v[160];
+
+	proxy(&r, "GET", "/health", "X-Request-ID: trace-42", NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(h_header(&r, "X-Request-ID", v, sizeof(v)) && strcmp(v, "trace-42") == 0, "%s", v);
+	h_resp_free(&r);
+	proxy(&r, "GET", "/health", NULL, NULL, 0);
+	cr_assert(h_header(&r, "X-Request-ID", v, sizeof(v)) && strlen(v) == 36, "%s", r.headers);
+	h_resp_free(&r);
+	proxy(&r, "GET", "/head?X-Request-ID=the-containers", "X-Request-ID: trace-43", NULL, 0);
+	cr_assert(h_header(&r, "X-Request-ID", v, sizeof(v)) && strcmp(v, "trace-43") == 0,
+		  "%s", r.headers);
+	cr_assert(strstr(r.headers, "the-containers") == NULL, "one id, the caller's: %s",
+		  r.headers);
 	h_resp_free(&r);
 }
 

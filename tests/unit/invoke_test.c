@@ -225,6 +225,50 @@ Test(invoke, at_most_100_headers)
 	free(json);
 }
 
+Test(invoke, header_names_and_values_total_at_most_32_KiB)
+{
+	enum { N = 4, VALUE = INVOKE_HEADERS_BYTES_MAX / N - 4 };
+	enum { CAP = INVOKE_HEADERS_BYTES_MAX + 512 }; /* and the JSON around them */
+	/* names "X-Hn": 4 bytes */
+	char *json = malloc(CAP);
+	struct invoke_req q;
+	struct berr e;
+
+	for (int extra = 0; extra <= 1; extra++) {
+		size_t n = (size_t)snprintf(json, CAP, "{\"method\": \"GET\", \"path\": \"/\","
+					    " \"headers\": {");
+
+		for (int i = 0; i < N; i++) {
+			n += (size_t)snprintf(json + n, CAP - n, "%s\"X-H%d\": \"", i ? ", " : "",
+					      i);
+			memset(json + n, 'v', VALUE + (i == N - 1 ? extra : 0));
+			n += VALUE + (size_t)(i == N - 1 ? extra : 0);
+			n += (size_t)snprintf(json + n, CAP - n, "\"");
+		}
+		snprintf(json + n, CAP - n, "}}");
+		memset(&e, 0, sizeof(e));
+		cr_assert(eq(int, parse(json, 10, &q, &e), extra ? B_EINVAL : B_OK), "%d: %s", extra,
+			  e.message);
+		if (extra)
+			cr_assert(eq(str, e.field, "headers"));
+		else
+			invoke_req_free(&q);
+	}
+	free(json);
+}
+
+Test(invoke, an_empty_value_goes_as_curls_name_semicolon)
+{
+	struct arena a;
+
+	arena_init(&a);
+	cr_assert(eq(str, (char *)invoke_header_line(&a, "X-A", "1"), "X-A: 1"));
+	cr_assert(eq(str, (char *)invoke_header_line(&a, "X-A", ""), "X-A;"));
+	cr_assert(eq(str, (char *)invoke_header_line(&a, "X-A", " \t"), "X-A;"));
+	cr_assert(eq(str, (char *)invoke_header_line(&a, "X-A", " x"), "X-A:  x"));
+	arena_reset(&a);
+}
+
 Test(invoke, unknown_fields_are_refused)
 {
 	struct invoke_req q;

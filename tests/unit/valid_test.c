@@ -467,3 +467,19 @@ Test(valid, email_with_whitespace_or_control_is_rejected)
 	assert_pred(valid_email, "admin\t@localhost", false);
 	assert_pred(valid_email, "admin@local\x01host", false);
 }
+
+/* ---- valid_http_token ---- */
+
+Test(valid, http_tokens_are_visible_ascii_without_delimiters)
+{
+	static const char *const good[] = {"GET", "BASELINE-CONTROL", "x", "X-Custom_1.2",
+					   "!#$%&'*+-.^_`|~09azAZ"};
+	static const char *const bad[] = {"", "GE T", "GET\t", "a:b", "a/b", "(x)", "a\"b", "a@b",
+					  "a{b}", "a[b]", "a\\b", "a;b", "a=b", "a?b", "a,b",
+					  "\x7f", "\xc3\xa9"};
+
+	for (size_t i = 0; i < B_ARRAY_LEN(good); i++)
+		assert_pred(valid_http_token, good[i], true);
+	for (size_t i = 0; i < B_ARRAY_LEN(bad); i++)
+		assert_pred(valid_http_token, bad[i], false);
+}
