@@ -50,6 +50,7 @@ struct gw {
 	struct control_conn *controls; /* the programs' connections to the unix socket */
 	struct evconnlistener *agent_listener, *control_listener;
 	struct event *ping_timer, *reconcile_timer, *reconcile_soon, *sigterm, *sigint;
+	int64_t ping_tick_ms;     /* when session_ping_all last ran (monotonic), 0 before */
 	struct gw_metrics m;
 };
 

@@ -26,9 +26,10 @@ static const char usage[] =
 	"--listen (default 127.0.0.1:8091; put lighttpd's mod_proxy in front for TLS), serves\n"
 	"/healthz, /metrics, /control/reconcile and /agents/{id}/... over HTTP/2 on the unix\n"
 	"--socket (default $BERTH_VAR/run/gatewayd.sock), and schedules replicas.\n"
-	"Defaults: PING every 10000 ms, dead after 20000 ms; replicas of an agent offline 30 s\n"
-	"are placed elsewhere; a placed deploy with no healthy replica after 600 s fails (one\n"
-	"with no eligible agent waits for one).\n";
+	"Defaults: PING every 10000 ms, dead after 20000 ms without an answer (time gatewayd\n"
+	"itself was held up, as by a slow store write, does not count); replicas of an agent\n"
+	"offline 30 s are placed elsewhere; a placed deploy with no healthy replica after 600 s\n"
+	"fails (one with no eligible agent waits for one).\n";
 
 static void reconcile(struct gw *gw)
 {

@@ -422,14 +422,22 @@ static const struct h2_callbacks session_h2 = {
 	.conn_closed = h2_on_conn_closed,
 };
 
+/* The deadline is judged as of the time this tick was due. A tick that comes late found
+ * gatewayd's loop held up (a store write waiting on SQLite's lock, a loaded machine) in the
+ * very pass that made it due: the acknowledgements that came meanwhile are still unread in
+ * the sockets, and libevent runs this before reading them. Without it, a stall of the
+ * deadline's length ended every healthy session and cut every call in flight. */
 void session_ping_all(struct gw *gw)
 {
-	int64_t now = now_ms();
+	int64_t now = now_ms(), late = 0;
 
+	if (gw->ping_tick_ms && now - gw->ping_tick_ms > gw->opts.ping_interval_ms)
+		late = now - gw->ping_tick_ms - gw->opts.ping_interval_ms;
+	gw->ping_tick_ms = now;
 	for (struct session *s = gw->sessions; s; s = s->next) {
 		if (!s->h2 || s->ending)
 			continue;
-		if (now - s->last_ack_ms > gw->opts.ping_deadline_ms) {
+		if (now - late - s->last_ack_ms > gw->opts.ping_deadline_ms) {
 			session_end(s, "no answer to PING within the deadline");
 			continue;
 		}

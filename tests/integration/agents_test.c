@@ -405,6 +405,30 @@ static void calls_succeed(const char *slug, int n)
 	}
 }
 
+/* gatewayd waiting on the store (another program holding SQLite's write lock longer than the
+ * PING deadline, 1.5 s in run.sh) is not an agent that stopped answering: no session ends, and
+ * calls go on. */
+Test(gateway_restart, a_store_held_up_past_the_ping_deadline_ends_no_session)
+{
+	char id[H_ID];
+	long before;
+
+	h_agent_start("patient", t.ak, NULL);
+	wait_online(1);
+	deploy("patient", NULL, id);
+	wait_status(id, "running");
+	calls_succeed("patient", 5);
+	before = h_gateway_metric("berth_gateway_sessions_total");
+	/* each PING acknowledgement writes the agent's heartbeat: the first one waits */
+	h_db_hold(3000);
+	sleep(1); /* several PING rounds after it */
+	cr_assert(eq(long, h_gateway_metric("berth_gateway_sessions_total"), before),
+		  "a session ended and its agent dialed again");
+	cr_assert(eq(long, h_db_count(ONLINE_SQL, t.team), 1));
+	calls_succeed("patient", 5);
+	undeploy_and_check_gone(id);
+}
+
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {
 	char id[H_ID], cid[128], after[128];

@@ -343,6 +343,18 @@ void h_db_exec(const char *sql, const char *param)
 	sqlite3_close(db);
 }
 
+void h_db_hold(int ms)
+{
+	sqlite3 *db = h_db();
+
+	cr_assert(eq(int, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK), "%s",
+		  sqlite3_errmsg(db));
+	usleep((useconds_t)ms * 1000);
+	cr_assert(eq(int, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK), "%s",
+		  sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
 const char *const *h_auth(struct h_auth *a, const char *cred, const char *team)
 {
 	int n = 0;

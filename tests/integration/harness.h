@@ -114,5 +114,8 @@ long h_db_count(const char *sql, const char *param);
 void h_db_text(const char *sql, const char *param, char *out, size_t n);
 /* Runs one SQL statement with one text parameter against the test database. */
 void h_db_exec(const char *sql, const char *param);
+/* Holds the test database's write lock for ms, as a long write of another program would:
+ * every writer waits meanwhile (up to its busy timeout). */
+void h_db_hold(int ms);
 
 #endif
