@@ -317,6 +317,10 @@ static void proxy_finish(void *arg, int rc, const struct berr *e)
 		egress_explain(st, p->up, &why);
 	upstream_free(p->up);
 	p->up = NULL;
+	/* body the container never took (an early answer, a timeout): given back, or the caller
+	 * could never send the rest of it, which on_data now drops */
+	h2_stream_consume(st, p->unacked);
+	p->unacked = 0;
 	if (rc == B_OK) {
 		if (p->body)
 			h2_stream_end(st);

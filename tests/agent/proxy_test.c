@@ -545,6 +545,30 @@ Test(proxy, streamed_upload_of_megabytes_reaches_the_sink)
 	cr_assert(eq(str, (char *)call_body(c), want));
 }
 
+/* The container answers before it takes the body (and never does): what the agent had taken
+ * for it and not passed on is acknowledged all the same, so the caller can send the rest,
+ * which is dropped, and the exchange ends. Before, the stream's window stayed spent and the
+ * caller's upload hung. */
+Test(proxy, an_answer_before_the_body_is_taken_lets_the_rest_of_the_body_go)
+{
+	static unsigned char piece[64 * 1024];
+	const size_t total = (size_t)32 * 1024 * 1024; /* past socket buffers and the window */
+	const char *id = replica_up();
+	char path[256];
+	struct call *c;
+
+	memset(piece, 'x', sizeof(piece));
+	c = call_open("POST", proxy_path(id, "/early?ms=1000&hold=20000", path, sizeof(path)),
+		      NULL, 0, true);
+	for (size_t sent = 0; sent < total; sent += sizeof(piece))
+		h2_stream_write(c->st, piece, sizeof(piece));
+	h2_stream_end(c->st);
+	call_wait(c, 15000);
+	cr_assert(eq(int, c->status, 200), "body %s", call_body(c));
+	cr_assert(eq(str, (char *)call_body(c), "early\n"));
+	cr_assert(eq(u32, c->error, 0), "the stream was reset");
+}
+
 Test(proxy, statuses_and_their_bodies_pass_through)
 {
 	const char *id = replica_up();
