@@ -33,7 +33,7 @@ struct session {
 	bool ending;              /* session_end was called: freed on the next loop turn */
 	bool replaced;            /* a newer connection of the same agent took over */
 	bool ping_outstanding;
-	int64_t last_ack_ms;
+	int64_t last_ack_ms;      /* the last PING answer, moved on by time gatewayd lost since */
 };
 
 enum call_kind { CALL_INFO, CALL_EVENTS, CALL_REPLICAS, CALL_PUT, CALL_DELETE, CALL_RELAY };
@@ -422,11 +422,11 @@ static const struct h2_callbacks session_h2 = {
 	.conn_closed = h2_on_conn_closed,
 };
 
-/* The deadline is judged as of the time this tick was due. A tick that comes late found
- * gatewayd's loop held up (a store write waiting on SQLite's lock, a loaded machine) in the
- * very pass that made it due: the acknowledgements that came meanwhile are still unread in
- * the sockets, and libevent runs this before reading them. Without it, a stall of the
- * deadline's length ended every healthy session and cut every call in flight. */
+/* Time gatewayd itself lost does not count against an agent. A tick that comes late found the
+ * loop held up (a store write waiting on SQLite's lock, a loaded machine) in the very pass
+ * that made it due: the acknowledgements that came meanwhile are still unread in the sockets,
+ * and libevent runs this before reading them, sometimes twice in a row. Without it, a stall of
+ * the deadline's length ended every healthy session and cut every call in flight. */
 void session_ping_all(struct gw *gw)
 {
 	int64_t now = now_ms(), late = 0;
@@ -437,7 +437,8 @@ void session_ping_all(struct gw *gw)
 	for (struct session *s = gw->sessions; s; s = s->next) {
 		if (!s->h2 || s->ending)
 			continue;
-		if (now - late - s->last_ack_ms > gw->opts.ping_deadline_ms) {
+		s->last_ack_ms = s->last_ack_ms + late < now ? s->last_ack_ms + late : now;
+		if (now - s->last_ack_ms > gw->opts.ping_deadline_ms) {
 			session_end(s, "no answer to PING within the deadline");
 			continue;
 		}
