@@ -500,10 +500,11 @@ static void proxy_start(struct agent *a, struct h2_stream *st, struct req *q)
 	q->proxy = p;
 }
 
-/* The stream is gone: a call still running is aborted (the caller went away). */
+/* The stream is gone: a call still running is aborted. Closed cleanly, it was done (an answer
+ * without a body closes it inside proxy_head); reset, the caller went away. */
 static void proxy_close(struct proxy *p, uint32_t error)
 {
-	if (p->up)
+	if (p->up && error)
 		log_info("proxy %.*s: the caller went away (HTTP/2 error %u)",
 			 proxy_loggable(p->st->path), p->st->path, error);
 	upstream_free(p->up);
