@@ -67,7 +67,8 @@ static void platform_message(const struct buf *body, char *out, size_t n)
  * CURL_HTTP_VERSION_2_0, which on an HTTP/2 connection means the same and avoids the broken
  * path. Only a connection gatewayd has not closed is reused: were libcurl to connect anew
  * under 2_0, it would speak HTTP/1.1 with Upgrade: h2c, which gatewayd does not take. */
-static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url, bool fresh)
+static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url, bool fresh,
+			      char errbuf[CURL_ERROR_SIZE])
 {
 	curl_socket_t fd = CURL_SOCKET_BAD;
 	bool reuse = !fresh && curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
@@ -85,6 +86,8 @@ static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url,
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, reuse ? (long)CURL_HTTP_VERSION_2_0 :
 							  (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, reuse ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf); /* libcurl's account of a failure */
+	errbuf[0] = '\0';
 }
 
 /* What a kept connection that libcurl found unusable after all costs (gatewayd closed it in
@@ -191,7 +194,7 @@ static size_t call_header(char *p, size_t size, size_t n, void *arg)
 
 static void call_setopts(CURL *c, struct tunnel_call *t, struct curl_slist *list, bool fresh)
 {
-	tunnel_easy_reset(c, t->socket_path, t->url, fresh);
+	tunnel_easy_reset(c, t->socket_path, t->url, fresh, t->curl_error);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, t->method);
 	if (strcmp(t->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -207,8 +210,6 @@ static void call_setopts(CURL *c, struct tunnel_call *t, struct curl_slist *list
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, call_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_error);
-	t->curl_error[0] = '\0';
 }
 
 int tunnel_call_run(CURL *c, struct tunnel_call *t, struct berr *e)
@@ -377,7 +378,7 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 
 static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list, bool fresh)
 {
-	tunnel_easy_reset(c, s->socket_path, s->url, fresh);
+	tunnel_easy_reset(c, s->socket_path, s->url, fresh, s->curl_error);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
 	if (strcmp(s->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -402,8 +403,6 @@ static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 262144L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_error);
-	s->curl_error[0] = '\0';
 }
 
 int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
