@@ -190,10 +190,14 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
 
 	(void)flags;
-	if (st && st->manual_window)
+	if (st && st->manual_window) {
+		/* the connection's share goes back at once: a stream whose reader stalls holds
+		 * its own window, never the other streams' (h2.h) */
 		st->unconsumed += len;
-	else
+		nghttp2_session_consume_connection(s, len);
+	} else {
 		nghttp2_session_consume(s, id, len);
+	}
 	if (st && c->cb.data)
 		c->cb.data(st, data, len, c->arg);
 	return 0;
@@ -233,9 +237,6 @@ static int cb_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void 
 		nghttp2_session_set_stream_user_data(s, id, NULL);
 		return 0;
 	}
-	if (st->unconsumed) /* the stream is gone, its share of the connection's window is not */
-		nghttp2_session_consume_connection(s, st->unconsumed);
-	st->unconsumed = 0;
 	if (c->cb.close)
 		c->cb.close(st, error, c->arg);
 	nghttp2_session_set_stream_user_data(s, id, NULL);
@@ -696,7 +697,7 @@ void h2_stream_consume(struct h2_stream *st, size_t n)
 	if (n > st->unconsumed)
 		n = st->unconsumed;
 	st->unconsumed -= n;
-	nghttp2_session_consume(st->conn->session, st->id, n);
+	nghttp2_session_consume_stream(st->conn->session, st->id, n);
 	h2_flush(st->conn);
 }
 

@@ -101,7 +101,10 @@ void h2_stream_reset(struct h2_stream *st, uint32_t error);
 /* Flow control by the receiver. By default a received body is acknowledged as it arrives, so
  * a peer may send as fast as the data callback takes it. After h2_stream_manual_window (call
  * it before the body comes, e.g. in the request or response callback) the peer may have at
- * most H2_STREAM_WINDOW bytes unacknowledged: h2_stream_consume says n more were passed on. */
+ * most H2_STREAM_WINDOW bytes unacknowledged on the stream: h2_stream_consume says n more
+ * were passed on. The connection's window is acknowledged as bytes arrive all the same, so
+ * streams whose readers stall (callers that stopped reading) never hold back the others on
+ * the connection; what a connection holds is bounded by H2_STREAM_WINDOW per open stream. */
 void h2_stream_manual_window(struct h2_stream *st);
 void h2_stream_consume(struct h2_stream *st, size_t n);
 /* A received header by lowercase name, or NULL. */

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,8 @@
 /* past lighttpd's 48 MiB server.max-request-size, which must not apply to the agent's tunnel
  * (it counts all the agent sends as one request body) */
 #define BIG_DOWN (64L * 1024 * 1024)
+#define STALLED 24 /* callers that stop reading: each holds a stream window (1 MiB) in
+		    * gatewayd, together more than the 16 MiB of the connection's window */
 
 static struct h_tenant t;
 static int agent_pid;
@@ -571,6 +576,55 @@ Test(proxy, a_caller_that_hangs_up_ends_the_containers_request)
 			usleep(100 * 1000);
 	}
 	cr_assert(eq(long, open, 0), "the container still serves %ld event streams", open);
+}
+
+/* A caller that asks for a large answer and never reads: a socket to lighttpd with the
+ * request sent. */
+static int stalled_download(void)
+{
+	const char *url = getenv("BERTH_TEST_URL"), *colon = url ? strrchr(url, ':') : NULL;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+	char req[H_TOKEN + H_ID + 256];
+	int n;
+
+	cr_assert(colon && fd >= 0);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	n = snprintf(req, sizeof(req), "GET /api/v1/r/containers/echo/bytes?n=1000000000 HTTP/1.1\r\n"
+		     "Host: berth\r\nAuthorization: Bearer %s\r\nX-Team-ID: %s\r\n\r\n",
+		     t.member_tok, t.team);
+	cr_assert(n > 0 && (size_t)n < sizeof(req));
+	cr_assert(eq(long, (long)write(fd, req, (size_t)n), (long)n));
+	return fd;
+}
+
+/* Between gatewayd and an agent all calls share one connection: callers that stop reading
+ * must hold back their own answers only. */
+Test(proxy, callers_that_stop_reading_do_not_hold_back_the_agents_other_calls)
+{
+	static const char from_agent[] = "berth_gateway_relay_bytes_total{direction=\"from_agent\"}";
+	int fds[STALLED];
+	long before = -1, now = h_gateway_metric(from_agent);
+	struct h_resp r;
+
+	for (int i = 0; i < STALLED; i++)
+		fds[i] = stalled_download();
+	/* until the stalled answers have filled every buffer on their way */
+	for (int i = 0; i < 100 && now != before; i++) {
+		usleep(300 * 1000);
+		before = now;
+		now = h_gateway_metric(from_agent);
+	}
+	cr_assert(eq(long, now, before), "the stalled answers still flow");
+	proxy(&r, "GET", "/bytes?n=3000000", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	cr_assert(eq(sz, r.len, (size_t)3000000), "the answer beside them came whole");
+	h_resp_free(&r);
+	for (int i = 0; i < STALLED; i++)
+		close(fds[i]);
 }
 
 Test(proxy, calls_reuse_the_programs_connections_to_gatewayd)

@@ -263,6 +263,30 @@ Test(h2, a_receiver_that_does_not_acknowledge_holds_the_sender_at_one_window)
 	cr_assert(eq(sz, w.client_sent, sizeof(body)));
 }
 
+/* Callers that stop reading: each holds its stream's window, and together more than the
+ * connection's, yet a call beside them still goes through. */
+Test(h2, streams_whose_readers_stall_do_not_hold_back_the_connection)
+{
+	static char body[2 * H2_STREAM_WINDOW], echo[3 * H2_STREAM_WINDOW];
+	struct timeval tv = {0, 300000};
+	size_t stalled = H2_CONN_WINDOW / H2_STREAM_WINDOW + 2;
+
+	memset(body, 's', sizeof(body));
+	for (size_t i = 0; i < stalled; i++) {
+		struct h2_stream *st = h2_request(w.client, "POST", "/held", NULL, 0, true, NULL);
+
+		cr_assert(st != NULL);
+		h2_stream_write(st, body, sizeof(body));
+	}
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+	cr_assert(eq(sz, w.server_got, stalled * H2_STREAM_WINDOW), "one window each arrives");
+	w.server_got = 0;
+	post_echo(echo, sizeof(echo), 'e');
+	cr_assert(eq(int, w.status, 200), "the call beside them was answered");
+	cr_assert(eq(sz, w.server_got, sizeof(echo)));
+}
+
 static size_t raw_got;
 
 static void raw_read(evutil_socket_t fd, short what, void *arg)
