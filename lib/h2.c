@@ -30,6 +30,22 @@ struct h2_conn {
 	bool out_full;           /* DATA waits for the socket's queue to drain (H2_OUT_HIGH) */
 };
 
+/* Acknowledges what st passed on, short of a remainder that keeps the window it grants
+ * aligned (h2.h, H2_ACK_STEP): the total acknowledged stays congruent to the bytes of whole
+ * DATA frames received, so once those in flight arrive the sender's window is whole steps. */
+static void ack_stream(struct h2_stream *st)
+{
+	uint64_t target;
+	uint64_t short_by = (st->passed % H2_ACK_STEP + H2_ACK_STEP - st->recv_frames % H2_ACK_STEP) %
+			    H2_ACK_STEP;
+
+	if (st->passed < short_by || st->passed - short_by <= st->acked)
+		return;
+	target = st->passed - short_by;
+	nghttp2_session_consume_stream(st->conn->session, st->id, (size_t)(target - st->acked));
+	st->acked = target;
+}
+
 static char *xstrndup(const void *p, size_t n)
 {
 	char *s = malloc(n + 1);
@@ -167,6 +183,18 @@ static int cb_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *u)
 			c->cb.ping_ack(c, c->arg);
 		return 0;
 	}
+	if (f->hd.type == NGHTTP2_DATA) {
+		size_t n = f->hd.length - f->data.padlen; /* nghttp2 acknowledges padding itself */
+
+		/* the connection's share goes back at once, a whole frame at a time: a stream whose
+		 * reader stalls holds its own window, never the other streams' (h2.h) */
+		if (n)
+			nghttp2_session_consume_connection(s, n);
+		if (st) {
+			st->recv_frames += n;
+			ack_stream(st);
+		}
+	}
 	if (!st || (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
@@ -191,12 +219,10 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 
 	(void)flags;
 	if (st && st->manual_window) {
-		/* the connection's share goes back at once: a stream whose reader stalls holds
-		 * its own window, never the other streams' (h2.h) */
 		st->unconsumed += len;
-		nghttp2_session_consume_connection(s, len);
-	} else {
-		nghttp2_session_consume(s, id, len);
+	} else if (st) {
+		st->passed += len;
+		ack_stream(st);
 	}
 	if (st && c->cb.data)
 		c->cb.data(st, data, len, c->arg);
@@ -697,7 +723,8 @@ void h2_stream_consume(struct h2_stream *st, size_t n)
 	if (n > st->unconsumed)
 		n = st->unconsumed;
 	st->unconsumed -= n;
-	nghttp2_session_consume_stream(st->conn->session, st->id, n);
+	st->passed += n;
+	ack_stream(st);
 	h2_flush(st->conn);
 }
 

@@ -12,6 +12,16 @@
 #include <event2/event.h>
 
 #define H2_STREAM_WINDOW (1 << 20)      /* 1 MiB per stream */
+/* The payload of libcurl's DATA frames. libcurl 7.88 (Debian 12) holds a DATA frame under
+ * 1 KiB in a buffer of its own, and when the socket is full as it sends the next one, it
+ * sends part of an upload twice: the body arrives garbled and short, the stream ends in
+ * PROTOCOL_ERROR. It cuts a frame short where its send window ends, and the piece of its
+ * upload buffer left after it goes in a short frame of its own. So received body is
+ * acknowledged (WINDOW_UPDATE) in amounts that keep the total acknowledged congruent to the
+ * whole frames received: the sender's window then ends on a whole frame. (libcurl sends into
+ * the default 65,535-byte window before our SETTINGS come, which cuts its first buffer: see
+ * tunnel.c for how berth's programs keep out of that.) */
+#define H2_ACK_STEP 16384
 #define H2_CONN_WINDOW (16 << 20)       /* 16 MiB per connection */
 #define H2_MAX_STREAMS 2048             /* calls at once on one agent, its event stream too */
 #define H2_IO_MAX (256 << 10)          /* bytes per read or write system call */
@@ -46,7 +56,10 @@ struct h2_stream {
 	bool sent_end;          /* ours went out (or was queued) */
 	bool opening;           /* h2_request is still submitting it */
 	bool manual_window;     /* received body is acknowledged by h2_stream_consume */
-	size_t unconsumed;      /* received, not acknowledged yet */
+	size_t unconsumed;      /* received, not passed on yet */
+	uint64_t passed;        /* received body passed on (acknowledged as it comes, or by hand) */
+	uint64_t recv_frames;   /* received body in whole DATA frames */
+	uint64_t acked;         /* window granted back on the stream */
 	void *user;
 };
 
@@ -104,7 +117,8 @@ void h2_stream_reset(struct h2_stream *st, uint32_t error);
  * most H2_STREAM_WINDOW bytes unacknowledged on the stream: h2_stream_consume says n more
  * were passed on. The connection's window is acknowledged as bytes arrive all the same, so
  * streams whose readers stall (callers that stopped reading) never hold back the others on
- * the connection; what a connection holds is bounded by H2_STREAM_WINDOW per open stream. */
+ * the connection; what a connection holds is bounded by H2_STREAM_WINDOW per open stream.
+ * Either way the window granted back stays aligned to H2_ACK_STEP. */
 void h2_stream_manual_window(struct h2_stream *st);
 void h2_stream_consume(struct h2_stream *st, size_t n);
 /* A received header by lowercase name, or NULL. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define POKE_TIMEOUT_MS 1000
+#define H2_DEFAULT_WINDOW 65535 /* a stream's window before the peer's SETTINGS (RFC 9113) */
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -60,6 +61,26 @@ static void platform_message(const struct buf *body, char *out, size_t n)
 	cJSON_Delete(o);
 }
 
+/* libcurl sends a body into HTTP/2's default 65,535-byte window before gatewayd's SETTINGS
+ * come, which cuts its first upload buffer there; the rest of that buffer goes in a frame
+ * under 1 KiB, which libcurl 7.88 can lose part of an upload over (h2.h, H2_ACK_STEP). So a
+ * body larger than that window goes on a connection whose SETTINGS libcurl has: a new one
+ * first carries GET /healthz. False when gatewayd did not answer. */
+static bool tunnel_warm(CURL *c, const char *socket_path)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, "http://gatewayd/healthz");
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)POKE_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	return curl_easy_perform(c) == CURLE_OK;
+}
+
 /* A call of this thread's CURL handle goes on the connection to gatewayd the previous one
  * left open, and makes one only when there is none. libcurl 7.88.1 (Debian 12) breaks a
  * prior-knowledge HTTP/2 connection that it reuses ("Error in the HTTP2 framing layer", curl
@@ -68,7 +89,7 @@ static void platform_message(const struct buf *body, char *out, size_t n)
  * path. Only a connection gatewayd has not closed is reused: were libcurl to connect anew
  * under 2_0, it would speak HTTP/1.1 with Upgrade: h2c, which gatewayd does not take. */
 static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url, bool fresh,
-			      char errbuf[CURL_ERROR_SIZE])
+			      long long body_len, char errbuf[CURL_ERROR_SIZE])
 {
 	curl_socket_t fd = CURL_SOCKET_BAD;
 	bool reuse = !fresh && curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
@@ -79,6 +100,8 @@ static void tunnel_easy_reset(CURL *c, const char *socket_path, const char *url,
 
 		reuse = poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 	}
+	if (!reuse && body_len > H2_DEFAULT_WINDOW)
+		reuse = tunnel_warm(c, socket_path);
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -194,7 +217,7 @@ static size_t call_header(char *p, size_t size, size_t n, void *arg)
 
 static void call_setopts(CURL *c, struct tunnel_call *t, struct curl_slist *list, bool fresh)
 {
-	tunnel_easy_reset(c, t->socket_path, t->url, fresh, t->curl_error);
+	tunnel_easy_reset(c, t->socket_path, t->url, fresh, (long long)t->body_len, t->curl_error);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, t->method);
 	if (strcmp(t->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -378,7 +401,7 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 
 static void stream_setopts(CURL *c, struct tunnel_stream *s, struct curl_slist *list, bool fresh)
 {
-	tunnel_easy_reset(c, s->socket_path, s->url, fresh, s->curl_error);
+	tunnel_easy_reset(c, s->socket_path, s->url, fresh, s->body_len, s->curl_error);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
 	if (strcmp(s->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

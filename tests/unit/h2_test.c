@@ -26,6 +26,7 @@ struct world {
 	size_t server_got;
 	struct h2_stream *held;  /* /held: acknowledged by hand */
 	bool consume;            /* /held: acknowledge each chunk as it comes */
+	bool consume_short;      /* /held: acknowledge each chunk but 7 of its bytes */
 	size_t client_sent;      /* the sent callback's count */
 	size_t client_frames, client_frame_max; /* DATA frames it reported, the largest */
 	char method[16], path[64], hdr[64];
@@ -63,6 +64,8 @@ static void srv_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg
 	w.server_got += n;
 	if (st == w.held && w.consume)
 		h2_stream_consume(st, n);
+	else if (st == w.held && w.consume_short)
+		h2_stream_consume(st, n > 7 ? n - 7 : n);
 }
 
 /* /echo answers with the size of the body it received, once the body is complete;
@@ -285,6 +288,135 @@ Test(h2, streams_whose_readers_stall_do_not_hold_back_the_connection)
 	post_echo(echo, sizeof(echo), 'e');
 	cr_assert(eq(int, w.status, 200), "the call beside them was answered");
 	cr_assert(eq(sz, w.server_got, sizeof(echo)));
+}
+
+/* A sender as libcurl is one: nghttp2 with its default 16 KiB DATA frames, framing the body
+ * from an upload buffer of 256 KiB, refilled only when it is empty. */
+struct curlish {
+	nghttp2_session *h2;
+	struct bufferevent *bev;
+	size_t left;          /* body not yet framed */
+	size_t buffered;      /* ... of which in the upload buffer */
+	size_t frames, short_frames, last_frame;
+	bool closed;
+};
+
+static ssize_t curlish_send(nghttp2_session *s, const uint8_t *p, size_t n, int flags, void *u)
+{
+	(void)s;
+	(void)flags;
+	bufferevent_write(((struct curlish *)u)->bev, p, n);
+	return (ssize_t)n;
+}
+
+static ssize_t curlish_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t n,
+			    uint32_t *flags, nghttp2_data_source *src, void *u)
+{
+	struct curlish *c = u;
+
+	(void)s;
+	(void)id;
+	(void)src;
+	if (c->buffered == 0)
+		c->buffered = c->left < 262144 ? c->left : 262144;
+	if (n > c->buffered)
+		n = c->buffered;
+	memset(buf, 'c', n);
+	c->buffered -= n;
+	c->left -= n;
+	if (c->left == 0)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+static int curlish_frame_sent(nghttp2_session *s, const nghttp2_frame *f, void *u)
+{
+	struct curlish *c = u;
+
+	(void)s;
+	if (f->hd.type != NGHTTP2_DATA)
+		return 0;
+	/* a frame is short when it is not the body's last and under 1 KiB */
+	c->short_frames += c->last_frame > 0 && c->last_frame < 1024;
+	c->last_frame = f->hd.length;
+	c->frames++;
+	return 0;
+}
+
+static int curlish_closed(nghttp2_session *s, int32_t id, uint32_t error, void *u)
+{
+	(void)s;
+	(void)id;
+	(void)error;
+	((struct curlish *)u)->closed = true;
+	stop();
+	return 0;
+}
+
+static void curlish_read(struct bufferevent *bev, void *u)
+{
+	struct curlish *c = u;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+
+	cr_assert(nghttp2_session_mem_recv(c->h2, evbuffer_pullup(in, -1), n) == (ssize_t)n);
+	evbuffer_drain(in, n);
+	cr_assert(nghttp2_session_send(c->h2) == 0);
+}
+
+/* The server passes the body on in odd amounts, as a relay does; the windows it grants back
+ * still never make the sender cut a frame short (h2.h, H2_ACK_STEP). The sender has the
+ * server's SETTINGS before it sends, as berth's programs make sure (tunnel.c). */
+Test(h2, a_sender_with_16_KiB_frames_never_sends_a_short_one)
+{
+	static const struct h2_callbacks scb = {.request = srv_request, .data = srv_data,
+						.end = srv_end};
+	const nghttp2_nv nv[] = {
+		{(uint8_t *)":method", (uint8_t *)"POST", 7, 4, 0},
+		{(uint8_t *)":path", (uint8_t *)"/held", 5, 5, 0},
+		{(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+		{(uint8_t *)":authority", (uint8_t *)"x", 10, 1, 0},
+	};
+	nghttp2_data_provider body = {.read_callback = curlish_body};
+	struct curlish c = {.left = 8 * (size_t)H2_STREAM_WINDOW + 12345};
+	nghttp2_session_callbacks *cbs;
+	struct h2_conn *server;
+	struct timeval tv = {10, 0};
+	int fds[2];
+
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+	evutil_make_socket_nonblocking(fds[0]);
+	evutil_make_socket_nonblocking(fds[1]);
+	c.bev = bufferevent_socket_new(w.base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c.bev, curlish_read, NULL, NULL, &c);
+	bufferevent_enable(c.bev, EV_READ);
+	cr_assert(nghttp2_session_callbacks_new(&cbs) == 0);
+	nghttp2_session_callbacks_set_send_callback(cbs, curlish_send);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, curlish_frame_sent);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, curlish_closed);
+	cr_assert(nghttp2_session_client_new(&c.h2, cbs, &c) == 0);
+	nghttp2_session_callbacks_del(cbs);
+	cr_assert(nghttp2_submit_settings(c.h2, NGHTTP2_FLAG_NONE, NULL, 0) == 0);
+	cr_assert(nghttp2_session_send(c.h2) == 0);
+	server = h2_conn_new(bufferevent_socket_new(w.base, fds[1], BEV_OPT_CLOSE_ON_FREE), true,
+			     &scb, NULL);
+	cr_assert(server != NULL);
+	for (int i = 0; i < 1000 && nghttp2_session_get_remote_settings(
+		     c.h2, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) != H2_STREAM_WINDOW; i++)
+		event_base_loop(w.base, EVLOOP_ONCE);
+	w.consume_short = true;
+	cr_assert(nghttp2_submit_request(c.h2, NULL, nv, B_ARRAY_LEN(nv), &body, &c) == 1);
+	cr_assert(nghttp2_session_send(c.h2) == 0);
+	event_base_loopexit(w.base, &tv);
+	event_base_dispatch(w.base);
+	cr_assert(c.closed, "the upload did not end");
+	cr_assert(eq(sz, w.server_got, 8 * (size_t)H2_STREAM_WINDOW + 12345));
+	cr_assert(gt(sz, c.frames, (size_t)500));
+	cr_assert(eq(sz, c.short_frames, (size_t)0), "%zu of %zu frames were short", c.short_frames,
+		  c.frames);
+	nghttp2_session_del(c.h2);
+	h2_conn_free(server);
+	bufferevent_free(c.bev);
 }
 
 static size_t raw_got;
