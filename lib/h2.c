@@ -183,17 +183,9 @@ static int cb_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *u)
 			c->cb.ping_ack(c, c->arg);
 		return 0;
 	}
-	if (f->hd.type == NGHTTP2_DATA) {
-		size_t n = f->hd.length - f->data.padlen; /* nghttp2 acknowledges padding itself */
-
-		/* the connection's share goes back at once, a whole frame at a time: a stream whose
-		 * reader stalls holds its own window, never the other streams' (h2.h) */
-		if (n)
-			nghttp2_session_consume_connection(s, n);
-		if (st) {
-			st->recv_frames += n;
-			ack_stream(st);
-		}
+	if (f->hd.type == NGHTTP2_DATA && st) {
+		st->recv_frames += f->hd.length - f->data.padlen; /* padding: nghttp2's to ack */
+		ack_stream(st);
 	}
 	if (!st || (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
 		return 0;
@@ -218,9 +210,18 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
 
 	(void)flags;
-	if (st && st->manual_window) {
+	/* the connection's share goes back at once: a stream whose reader stalls holds its own
+	 * window, never the other streams' (h2.h). Chunk by chunk, not at a frame's end, which
+	 * never comes for a frame cut short by a reset. (No libcurl connection carries two
+	 * streams at once, so its connection window never ends before its stream's: no need to
+	 * keep that one aligned.) */
+	if (!st) {
+		nghttp2_session_consume(s, id, len);
+	} else if (st->manual_window) {
+		nghttp2_session_consume_connection(s, len);
 		st->unconsumed += len;
-	} else if (st) {
+	} else {
+		nghttp2_session_consume_connection(s, len);
 		st->passed += len;
 		ack_stream(st);
 	}

@@ -68,6 +68,8 @@ static void platform_message(const struct buf *body, char *out, size_t n)
  * first carries GET /healthz. False when gatewayd did not answer. */
 static bool tunnel_warm(CURL *c, const char *socket_path)
 {
+	CURLcode rc;
+
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
 	curl_easy_setopt(c, CURLOPT_URL, "http://gatewayd/healthz");
@@ -75,10 +77,13 @@ static bool tunnel_warm(CURL *c, const char *socket_path)
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)POKE_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	return curl_easy_perform(c) == CURLE_OK;
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		log_debug("gatewayd's /healthz before an upload: %s", curl_easy_strerror(rc));
+	return rc == CURLE_OK;
 }
 
 /* A call of this thread's CURL handle goes on the connection to gatewayd the previous one

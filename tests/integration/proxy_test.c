@@ -607,17 +607,20 @@ Test(proxy, callers_that_stop_reading_do_not_hold_back_the_agents_other_calls)
 {
 	static const char from_agent[] = "berth_gateway_relay_bytes_total{direction=\"from_agent\"}";
 	int fds[STALLED];
-	long before = -1, now = h_gateway_metric(from_agent);
+	long start = h_gateway_metric(from_agent), before = -1, now = start;
 	struct h_resp r;
 
 	for (int i = 0; i < STALLED; i++)
 		fds[i] = stalled_download();
-	/* until the stalled answers have filled every buffer on their way */
-	for (int i = 0; i < 100 && now != before; i++) {
+	/* until the stalled answers have filled every buffer on their way: more than the
+	 * connection's window came from the agent, and nothing more comes */
+	for (int i = 0; i < 100 && (now != before || now - start <= (16L << 20)); i++) {
 		usleep(300 * 1000);
 		before = now;
 		now = h_gateway_metric(from_agent);
 	}
+	cr_assert(gt(long, now - start, 16L << 20), "only %ld bytes came from the agent",
+		  now - start);
 	cr_assert(eq(long, now, before), "the stalled answers still flow");
 	proxy(&r, "GET", "/bytes?n=3000000", NULL, NULL, 0);
 	cr_assert(eq(long, r.status, 200), "%s", r.body);

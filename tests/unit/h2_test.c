@@ -27,6 +27,7 @@ struct world {
 	struct h2_stream *held;  /* /held: acknowledged by hand */
 	bool consume;            /* /held: acknowledge each chunk as it comes */
 	bool consume_short;      /* /held: acknowledge each chunk but 7 of its bytes */
+	size_t cut_got;          /* /cut: received; reset once past 768 KiB, mid-frame */
 	size_t client_sent;      /* the sent callback's count */
 	size_t client_frames, client_frame_max; /* DATA frames it reported, the largest */
 	char method[16], path[64], hdr[64];
@@ -54,6 +55,9 @@ static void srv_request(struct h2_stream *st, void *arg)
 	else if (strcmp(st->path, "/held") == 0) {
 		h2_stream_manual_window(st);
 		w.held = st;
+	} else if (strcmp(st->path, "/cut") == 0) {
+		h2_stream_manual_window(st);
+		w.cut_got = 0;
 	}
 }
 
@@ -66,6 +70,9 @@ static void srv_data(struct h2_stream *st, const uint8_t *p, size_t n, void *arg
 		h2_stream_consume(st, n);
 	else if (st == w.held && w.consume_short)
 		h2_stream_consume(st, n > 7 ? n - 7 : n);
+	if (strcmp(st->path, "/cut") == 0 && w.cut_got < 768 * 1024 &&
+	    (w.cut_got += n) >= 768 * 1024)
+		h2_stream_reset(st, NGHTTP2_CANCEL);
 }
 
 /* /echo answers with the size of the body it received, once the body is complete;
@@ -271,7 +278,6 @@ Test(h2, a_receiver_that_does_not_acknowledge_holds_the_sender_at_one_window)
 Test(h2, streams_whose_readers_stall_do_not_hold_back_the_connection)
 {
 	static char body[2 * H2_STREAM_WINDOW], echo[3 * H2_STREAM_WINDOW];
-	struct timeval tv = {0, 300000};
 	size_t stalled = H2_CONN_WINDOW / H2_STREAM_WINDOW + 2;
 
 	memset(body, 's', sizeof(body));
@@ -281,8 +287,12 @@ Test(h2, streams_whose_readers_stall_do_not_hold_back_the_connection)
 		cr_assert(st != NULL);
 		h2_stream_write(st, body, sizeof(body));
 	}
-	event_base_loopexit(w.base, &tv);
-	event_base_dispatch(w.base);
+	for (int i = 0; i < 50 && w.server_got < stalled * H2_STREAM_WINDOW; i++) {
+		struct timeval tv = {0, 100000};
+
+		event_base_loopexit(w.base, &tv);
+		event_base_dispatch(w.base);
+	}
 	cr_assert(eq(sz, w.server_got, stalled * H2_STREAM_WINDOW), "one window each arrives");
 	w.server_got = 0;
 	post_echo(echo, sizeof(echo), 'e');
@@ -401,8 +411,9 @@ Test(h2, a_sender_with_16_KiB_frames_never_sends_a_short_one)
 	server = h2_conn_new(bufferevent_socket_new(w.base, fds[1], BEV_OPT_CLOSE_ON_FREE), true,
 			     &scb, NULL);
 	cr_assert(server != NULL);
-	for (int i = 0; i < 1000 && nghttp2_session_get_remote_settings(
-		     c.h2, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) != H2_STREAM_WINDOW; i++)
+	for (int i = 0; i < 1000 && (nghttp2_session_get_remote_settings(
+		     c.h2, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) != H2_STREAM_WINDOW ||
+		     nghttp2_session_get_remote_window_size(c.h2) != H2_CONN_WINDOW); i++)
 		event_base_loop(w.base, EVLOOP_ONCE);
 	w.consume_short = true;
 	cr_assert(nghttp2_submit_request(c.h2, NULL, nv, B_ARRAY_LEN(nv), &body, &c) == 1);
@@ -417,6 +428,31 @@ Test(h2, a_sender_with_16_KiB_frames_never_sends_a_short_one)
 	nghttp2_session_del(c.h2);
 	h2_conn_free(server);
 	bufferevent_free(c.bev);
+}
+
+/* Streams reset in the middle of a frame, over and over (callers that hang up during an
+ * upload): what they had received is acknowledged on the connection all the same, so the
+ * connection's window never runs out and a call after them goes through. */
+Test(h2, streams_reset_mid_frame_give_back_the_connections_window)
+{
+	static char body[H2_STREAM_WINDOW], echo[3 * H2_STREAM_WINDOW];
+
+	memset(body, 'r', sizeof(body));
+	for (int i = 0; i < 2 * H2_CONN_WINDOW / (768 * 1024); i++) {
+		struct h2_stream *st = h2_request(w.client, "POST", "/cut", NULL, 0, true, NULL);
+
+		cr_assert(st != NULL);
+		w.closed = false;
+		h2_stream_write(st, body, sizeof(body));
+		h2_stream_end(st);
+		run();
+		cr_assert(w.closed, "round %d: the reset did not come", i);
+		cr_assert(eq(u32, w.close_error, NGHTTP2_CANCEL), "round %d", i);
+	}
+	w.server_got = 0;
+	post_echo(echo, sizeof(echo), 'e');
+	cr_assert(eq(int, w.status, 200), "the call after them was answered");
+	cr_assert(eq(sz, w.server_got, sizeof(echo)));
 }
 
 static size_t raw_got;
