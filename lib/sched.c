@@ -146,8 +146,9 @@ static int sched_services(struct store *s, cJSON *out, struct berr *e)
 {
 	static const char sql[] =
 		"SELECT " SVC_COLUMNS ", team_id, deployed_spec FROM container_services s"
-		" WHERE (service_status IN ('deploying', 'running', 'stopping') OR (service_status ="
-		" 'failed' AND EXISTS (SELECT 1 FROM replicas r WHERE r.service_id = s.id)))"
+		" WHERE (service_status IN ('deploying', 'running', 'stopping') OR (service_status IN"
+		" ('failed', 'stopped') AND EXISTS (SELECT 1 FROM replicas r WHERE r.service_id ="
+		" s.id)))"
 		" ORDER BY id";
 	sqlite3_stmt *st = store_stmt(s, sql, e);
 	int rc;
@@ -350,9 +351,11 @@ static void agents_free(struct sched_agent *a, size_t n)
 	free(a);
 }
 
-/* Undeploying, or cleaning up after a failure: every replica is told to go; rows go once
- * stopped (or when their agent is not there to ask). An undeployed service is stopped when
- * none is left; a failed one stays failed, with nothing left running. */
+/* Undeploying, cleaning up after a failure, or a stopped service with replicas left on agents
+ * that were offline: every replica is told to go; rows go once stopped, or with their agent
+ * when it is deleted. One on an agent that is offline stays stopping, holding its GPUs, until
+ * the agent is back and removes its container (it may still run there); the service does not
+ * wait for it. An undeployed service is then stopped; a failed one stays failed. */
 static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 			  struct sched_plan *p, struct berr *e)
 {
@@ -363,8 +366,13 @@ static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 		const char *state = jstr(r, "state");
 		bool online = cJSON_IsTrue(cJSON_GetObjectItem(r, "online"));
 
-		if (strcmp(state, "stopped") == 0 || !online) {
+		if (strcmp(state, "stopped") == 0 || !*jstr(r, "agent_id")) {
 			rc = fleet_replica_delete(s, jstr(r, "id"), e);
+		} else if (!online) {
+			if (strcmp(state, "stopping") != 0)
+				rc = fleet_replica_set_state(s, jstr(r, "id"), "stopping",
+							     "its agent is offline: the container is "
+							     "removed when the agent is back", e);
 		} else {
 			left++;
 			if (strcmp(state, "stopping") != 0)
@@ -554,7 +562,8 @@ static int sched_one(struct store *s, const struct sched_opts *o, const cJSON *s
 	int rc = sched_replicas(s, jstr(svc, "id"), reps, e);
 
 	if (!rc && (strcmp(jstr(svc, "service_status"), "stopping") == 0 ||
-		    strcmp(jstr(svc, "service_status"), "failed") == 0))
+		    strcmp(jstr(svc, "service_status"), "failed") == 0 ||
+		    strcmp(jstr(svc, "service_status"), "stopped") == 0))
 		rc = sched_stopping(s, svc, reps, p, e);
 	else if (!rc)
 		rc = sched_running(s, o, svc, reps, p, e);

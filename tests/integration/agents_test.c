@@ -85,6 +85,20 @@ static long containers_of(const char *service_id)
 	return n;
 }
 
+/* A running service named slug on a new agent of that name, which is then killed and seen
+ * offline: the service's id and its replica's. */
+static void running_then_agent_gone(const char *slug, char *id, char *replica)
+{
+	int a = h_agent_start(slug, t.ak, NULL);
+
+	wait_online(1);
+	deploy(slug, NULL, id);
+	wait_status(id, "running");
+	h_db_text("SELECT id FROM replicas WHERE service_id = ?", id, replica, H_ID);
+	h_agent_kill(a);
+	cr_assert(eq(long, h_wait_count(ONLINE_SQL, t.team, 0, DEADLINE_MS), 0));
+}
+
 Test(agents, agent_connects_and_is_listed_with_its_labels)
 {
 	struct h_resp r;
@@ -327,13 +341,7 @@ Test(agents, a_replica_the_agent_cannot_remove_yet_stays_stopping)
 	char id[H_ID], old[H_ID], got[512];
 	int a;
 
-	a = h_agent_start("remover", t.ak, NULL);
-	wait_online(1);
-	deploy("remover", NULL, id);
-	wait_status(id, "running");
-	h_db_text("SELECT id FROM replicas WHERE service_id = ?", id, old, sizeof(old));
-	h_agent_kill(a);
-	cr_assert(eq(long, h_wait_count(ONLINE_SQL, t.team, 0, DEADLINE_MS), 0));
+	running_then_agent_gone("remover", id, old);
 	/* retired while its agent is away (as a trim does): stopping until the agent removes it */
 	h_db_exec("UPDATE replicas SET replica_state = 'stopping' WHERE id = ?", old);
 	a = h_agent_start_docker("remover", t.ak, "/nonexistent/docker.sock");
@@ -353,6 +361,29 @@ Test(agents, a_replica_the_agent_cannot_remove_yet_stays_stopping)
 	wait_status(id, "running");
 	undeploy_and_check_gone(id);
 	cr_assert(eq(long, containers_of(id), 0));
+}
+
+/* Undeployed while its agent is away: stopped at once, but the replica stays stopping (its
+ * container still runs there, holding its GPUs) until the agent is back and removes it. */
+Test(agents, an_undeploy_while_the_agent_is_away_ends_when_it_is_back)
+{
+	char id[H_ID], old[H_ID], got[64], path[160];
+	struct h_resp r;
+
+	running_then_agent_gone("returner", id, old);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/undeploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+	wait_status(id, "stopped");
+	h_db_text("SELECT replica_state FROM replicas WHERE id = ?", old, got, sizeof(got));
+	cr_assert(eq(str, got, "stopping"), "the replica was forgotten while its container runs");
+	cr_assert(eq(long, containers_of(id), 1));
+	h_agent_start("returner", t.ak, NULL);
+	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM replicas WHERE id = ?", old, 0,
+					DEADLINE_MS), 0), "the replica stays");
+	cr_assert(eq(long, containers_of(id), 0), "the container outlived the undeploy");
+	wait_status(id, "stopped");
 }
 
 Test(agents, a_killed_agents_replica_moves_to_the_other_agent)

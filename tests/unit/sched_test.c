@@ -406,6 +406,21 @@ static void report(const char *agent_id, const char *replica, const char *state,
 	cr_assert(eq(int, rc, B_OK), "report %s: %s", state, e.message);
 }
 
+/* A one-GPU service slug placed on a new one-GPU agent: the agent's, the service's and the
+ * replica's ids. */
+static void placed_on_a_gpu(const char *slug, char *ag, char *svc, char *replica)
+{
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"service_slug\":\"%s\",\"docker_image\":\"vllm\","
+		 "\"gpu_count\":1}", slug);
+	add_agent("gpu-a", "[]", 1, 1, ag);
+	add_deploying(body, svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 1));
+	snprintf(replica, UUID_STR_LEN + 1, "%s", plan.cmds[0].replica_id);
+}
+
 static const char nginx[] = "{\"service_slug\":\"web\",\"docker_image\":\"nginx:1\"}";
 
 /* A service placed on agent and reported healthy: running after the second pass. */
@@ -669,12 +684,7 @@ Test(sched, reconcile_a_stopping_replica_holds_its_gpus_until_stopped)
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], r1[UUID_STR_LEN + 1], status[32];
 	const struct sched_cmd *put = NULL;
 
-	add_agent("gpu-a", "[]", 1, 1, ag);
-	add_deploying("{\"service_slug\":\"web\",\"docker_image\":\"nginx\",\"gpu_count\":1}",
-		      svc);
-	reconcile();
-	cr_assert(eq(sz, plan.n, 1));
-	snprintf(r1, sizeof(r1), "%s", plan.cmds[0].replica_id);
+	placed_on_a_gpu("web", ag, svc, r1);
 	report(ag, r1, "failed", "out of memory");
 	reconcile();
 	deploy(svc);
@@ -758,6 +768,43 @@ Test(sched, reconcile_undeploy_deletes_live_replicas_then_stops)
 	report(ag, rep, "stopped", "");
 	reconcile();
 	cr_assert(eq(int, replicas_of(svc), 0));
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "stopped"));
+}
+
+/* Undeployed while its agent is offline: the service is stopped at once, but the replica (its
+ * container may still run there) stays stopping and keeps its GPU. Back online, the agent is
+ * told to remove it, and the GPU goes to another service only once it is gone. */
+Test(sched, reconcile_undeploy_with_the_agent_offline_keeps_the_gpu_until_it_is_back)
+{
+	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1];
+	char other[UUID_STR_LEN + 1], status[32], state[32];
+	struct berr e = {0};
+
+	placed_on_a_gpu("big", ag, svc, rep);
+	report(ag, rep, "healthy", "");
+	reconcile();
+	exec("UPDATE agents SET agent_status = 'offline' WHERE id = %Q", ag);
+	cr_assert(eq(int, catalog_undeploy(fx.st, fx.team_a, svc, &e), B_OK), "%s", e.message);
+	reconcile();
+	service_field(svc, "service_status", status, sizeof(status));
+	cr_assert(eq(str, status, "stopped"), "the service does not wait for the agent");
+	replica_state(rep, state, sizeof(state));
+	cr_assert(eq(str, state, "stopping"), "kept for the agent's return");
+	cr_assert(eq(sz, plan.n, 0), "nothing is sent to an offline agent");
+	add_deploying("{\"service_slug\":\"next\",\"docker_image\":\"vllm\",\"gpu_count\":1}",
+		      other);
+	exec("UPDATE agents SET agent_status = 'online' WHERE id = %Q", ag);
+	report(ag, rep, "healthy", ""); /* the agent's list: the container still runs */
+	reconcile();
+	cr_assert(not(eq(ptr, (void *)cmd_for(SCHED_DELETE, rep), NULL)), "told to remove it");
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 0), "GPU 0 is still the old replica's");
+	replica_state(rep, state, sizeof(state));
+	cr_assert(eq(str, state, "stopping"));
+	report(ag, rep, "stopped", "");
+	reconcile();
+	cr_assert(eq(int, replicas_of(svc), 0), "forgotten once gone");
+	cr_assert(eq(sz, count_ops(SCHED_PUT), 1), "the GPU is placed once free");
 	service_field(svc, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "stopped"));
 }
