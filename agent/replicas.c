@@ -848,15 +848,18 @@ static void cmd_delete(struct replicas *r, struct cmd *c)
 	struct berr e = {0};
 
 	if (!rp) {
-		/* not in the table (this agent restarted since), perhaps still in the engine:
-		 * stopped only once no container is left, else failed, and gatewayd asks again */
+		/* not in the table: this agent restarted since, or it is an egress replica gone
+		 * already (a DELETE can come twice). A container the engine still has is removed
+		 * by name. One the engine cannot be asked about is reported stopped all the same:
+		 * an agent without Docker (egress only) could otherwise never answer, and the
+		 * service would stay stopping. A container left in an engine that was down is
+		 * adopted when the engine is back (adopt_pending), reported, and removed then. */
 		struct replica unknown = {.spec = NULL};
 
 		copy_str(unknown.id, sizeof(unknown.id), c->id);
 		if (remove_container(r, c->id, &e))
-			emit(r, &unknown, "failed", e.message);
-		else
-			emit(r, &unknown, "stopped", "no such replica");
+			log_warn("replica %s: %s", c->id, e.message);
+		emit(r, &unknown, "stopped", "no such replica");
 		return;
 	}
 	rp->phase = PH_IDLE;

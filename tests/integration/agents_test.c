@@ -333,36 +333,6 @@ Test(agents, a_killed_container_is_restarted)
 	undeploy_and_check_gone(id);
 }
 
-/* A replica told to go while its agent was away, and the agent comes back without its Docker
- * engine: it cannot remove the container yet, so the replica is not reported gone. It is,
- * once the engine is back. */
-Test(agents, a_replica_the_agent_cannot_remove_yet_stays_stopping)
-{
-	char id[H_ID], old[H_ID], got[512];
-	int a;
-
-	running_then_agent_gone("remover", id, old);
-	/* retired while its agent is away (as a trim does): stopping until the agent removes it */
-	h_db_exec("UPDATE replicas SET replica_state = 'stopping' WHERE id = ?", old);
-	a = h_agent_start_docker("remover", t.ak, "/nonexistent/docker.sock");
-	wait_online(1);
-	/* it has no such replica and cannot tell whether a container is left: not stopped */
-	cr_assert(h_wait_text("SELECT replica_detail LIKE '%docker.sock%' FROM replicas WHERE id = ?",
-			      old, "1", DEADLINE_MS, got, sizeof(got)), "detail: %s", got);
-	sleep(2); /* several reconciles, each asking again */
-	h_db_text("SELECT replica_state FROM replicas WHERE id = ?", old, got, sizeof(got));
-	cr_assert(eq(str, got, "stopping"));
-	cr_assert(eq(long, containers_of(id), 1), "the container is still there");
-	/* with its engine back it adopts the container, removes it, and the row goes */
-	h_agent_kill(a);
-	h_agent_start("remover", t.ak, NULL);
-	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM replicas WHERE id = ?", old, 0,
-					DEADLINE_MS), 0), "the old replica was forgotten");
-	wait_status(id, "running");
-	undeploy_and_check_gone(id);
-	cr_assert(eq(long, containers_of(id), 0));
-}
-
 /* Undeployed while its agent is away: stopped at once, but the replica stays stopping (its
  * container still runs there, holding its GPUs) until the agent is back and removes it. */
 Test(agents, an_undeploy_while_the_agent_is_away_ends_when_it_is_back)

@@ -366,6 +366,33 @@ Test(external, undeploy_removes_the_egress_replica)
 	h_resp_free(&r);
 }
 
+/* Undeployed while its agent (without Docker, as egress agents often are) is away: the
+ * replica waits as stopping; back, the agent no longer has it and says so, and it goes. */
+Test(external, an_undeploy_while_the_egress_agent_is_away_ends_when_it_is_back)
+{
+	char id[H_ID], u[256], path[160], rep[H_ID], got[64];
+	int pid = agent("egress-away", NULL, env("BERTH_TEST_CA"));
+	struct h_resp r;
+
+	url(u, sizeof(u), "localhost");
+	deploy_external("ext-away", u, NULL, NULL, id);
+	wait_status(id, "running");
+	h_db_text("SELECT id FROM replicas WHERE service_id = ?", id, rep, sizeof(rep));
+	h_agent_kill(pid);
+	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM agents WHERE team_id = ? AND "
+					"agent_status = 'online'", t.team, 0, DEADLINE_MS), 0));
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/undeploy", id);
+	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
+	cr_assert(eq(long, r.status, 200), "undeploy: %s", r.body);
+	h_resp_free(&r);
+	wait_status(id, "stopped");
+	h_db_text("SELECT replica_state FROM replicas WHERE id = ?", rep, got, sizeof(got));
+	cr_assert(eq(str, got, "stopping"));
+	agent("egress-away", NULL, env("BERTH_TEST_CA"));
+	cr_assert(eq(long, h_wait_count("SELECT count(*) FROM replicas WHERE id = ?", rep, 0,
+					DEADLINE_MS), 0), "the replica stays");
+}
+
 /* A PUT points the service at another secret, but the running deployment still calls with
  * the first: that one cannot be deleted until the service is undeployed. */
 Test(external, a_secret_the_running_deployment_uses_cannot_be_deleted)
