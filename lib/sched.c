@@ -12,6 +12,8 @@
 #include <string.h>
 
 #define LIVE_STATES "('pending', 'pulling', 'starting', 'healthy', 'unhealthy')"
+/* the detail of a replica told to go while its agent is offline */
+#define AWAITING_AGENT "its agent is offline: the container is removed when the agent is back"
 
 void sched_plan_free(struct sched_plan *p)
 {
@@ -371,11 +373,11 @@ static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 		} else if (!online) {
 			if (strcmp(state, "stopping") != 0)
 				rc = fleet_replica_set_state(s, jstr(r, "id"), "stopping",
-							     "its agent is offline: the container is "
-							     "removed when the agent is back", e);
+							     AWAITING_AGENT, e);
 		} else {
 			left++;
-			if (strcmp(state, "stopping") != 0)
+			if (strcmp(state, "stopping") != 0 ||
+			    strcmp(jstr(r, "detail"), AWAITING_AGENT) == 0)
 				rc = fleet_replica_set_state(s, jstr(r, "id"), "stopping",
 							     "removing the container", e);
 			plan_add(p, SCHED_DELETE, jstr(r, "agent_id"), jstr(r, "id"), NULL);

@@ -778,7 +778,7 @@ Test(sched, reconcile_undeploy_deletes_live_replicas_then_stops)
 Test(sched, reconcile_undeploy_with_the_agent_offline_keeps_the_gpu_until_it_is_back)
 {
 	char ag[UUID_STR_LEN + 1], svc[UUID_STR_LEN + 1], rep[UUID_STR_LEN + 1];
-	char other[UUID_STR_LEN + 1], status[32], state[32];
+	char other[UUID_STR_LEN + 1], status[32], state[32], detail[128];
 	struct berr e = {0};
 
 	placed_on_a_gpu("big", ag, svc, rep);
@@ -801,6 +801,9 @@ Test(sched, reconcile_undeploy_with_the_agent_offline_keeps_the_gpu_until_it_is_
 	cr_assert(eq(sz, count_ops(SCHED_PUT), 0), "GPU 0 is still the old replica's");
 	replica_state(rep, state, sizeof(state));
 	cr_assert(eq(str, state, "stopping"));
+	cr_assert(query(detail, sizeof(detail), "SELECT replica_detail FROM replicas WHERE id = %Q",
+			rep));
+	cr_assert(eq(str, detail, "removing the container"), "the agent is back: %s", detail);
 	report(ag, rep, "stopped", "");
 	reconcile();
 	cr_assert(eq(int, replicas_of(svc), 0), "forgotten once gone");
