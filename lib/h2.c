@@ -217,15 +217,16 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	 * keep that one aligned.) */
 	if (!st) {
 		nghttp2_session_consume(s, id, len);
-	} else if (st->manual_window) {
-		nghttp2_session_consume_connection(s, len);
+		return 0;
+	}
+	nghttp2_session_consume_connection(s, len);
+	if (st->manual_window) {
 		st->unconsumed += len;
 	} else {
-		nghttp2_session_consume_connection(s, len);
 		st->passed += len;
 		ack_stream(st);
 	}
-	if (st && c->cb.data)
+	if (c->cb.data)
 		c->cb.data(st, data, len, c->arg);
 	return 0;
 }

@@ -61,6 +61,21 @@ static void platform_message(const struct buf *body, char *out, size_t n)
 	cJSON_Delete(o);
 }
 
+/* A small request of the platform's own to gatewayd on c, its answer discarded. */
+static CURLcode gatewayd_ask(CURL *c, const char *socket_path, const char *url, bool post,
+			     long timeout_ms)
+{
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	return curl_easy_perform(c);
+}
+
 /* libcurl sends a body into HTTP/2's default 65,535-byte window before gatewayd's SETTINGS
  * come, which cuts its first upload buffer there; the rest of that buffer goes in a frame
  * under 1 KiB, which libcurl 7.88 can lose part of an upload over (h2.h, H2_ACK_STEP). So a
@@ -71,16 +86,10 @@ static bool tunnel_warm(CURL *c, const char *socket_path)
 	CURLcode rc;
 
 	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, "http://gatewayd/healthz");
 	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	rc = curl_easy_perform(c);
+	rc = gatewayd_ask(c, socket_path, "http://gatewayd/healthz", false, 5000L);
 	if (rc != CURLE_OK)
 		log_debug("gatewayd's /healthz before an upload: %s", curl_easy_strerror(rc));
 	return rc == CURLE_OK;
@@ -147,14 +156,8 @@ void tunnel_poke(const char *socket_path)
 
 	if (!c)
 		return;
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, "http://gatewayd/control/reconcile");
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)POKE_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	rc = curl_easy_perform(c);
+	rc = gatewayd_ask(c, socket_path, "http://gatewayd/control/reconcile", true,
+			  (long)POKE_TIMEOUT_MS);
 	if (rc != CURLE_OK)
 		log_warn("cannot reach gatewayd at %s (%s); it reconciles on its timer anyway",
 			 socket_path, curl_easy_strerror(rc));
