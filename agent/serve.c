@@ -501,10 +501,14 @@ static void proxy_start(struct agent *a, struct h2_stream *st, struct req *q)
 }
 
 /* The stream is gone: a call still running is aborted. Closed cleanly, it was done (an answer
- * without a body closes it inside proxy_head); reset, the caller went away. */
+ * without a body closes it inside proxy_head); reset, the caller went away; or the tunnel
+ * itself ended. */
 static void proxy_close(struct proxy *p, uint32_t error)
 {
-	if (p->up && error)
+	if (p->up && error == H2_CONN_LOST)
+		log_warn("proxy %.*s: the connection to gatewayd ended during the call",
+			 proxy_loggable(p->st->path), p->st->path);
+	else if (p->up && error)
 		log_info("proxy %.*s: the caller went away (HTTP/2 error %u)",
 			 proxy_loggable(p->st->path), p->st->path, error);
 	upstream_free(p->up);

@@ -192,7 +192,8 @@ void relay_end(void *arg)
 		h2_stream_end(r->down);
 }
 
-/* The agent's stream is gone: reset ours unless it finished cleanly, then forget it. */
+/* The agent's stream is gone: reset ours unless it finished cleanly (a lost tunnel is a
+ * CANCEL to the program), then forget it. */
 void relay_closed(void *arg, uint32_t error)
 {
 	struct relay *r = arg;
@@ -200,7 +201,7 @@ void relay_closed(void *arg, uint32_t error)
 	r->up = NULL;
 	if (r->down) {
 		if (error)
-			h2_stream_reset(r->down, error);
+			h2_stream_reset(r->down, error == H2_CONN_LOST ? 0x8 /* CANCEL */ : error);
 		return;
 	}
 	free(r);
@@ -316,7 +317,7 @@ static void control_close(struct h2_stream *st, uint32_t error, void *arg)
 	struct relay *r = st->user;
 
 	(void)arg;
-	if (error && error != 0x8 /* CANCEL: a caller that left */)
+	if (error && error != 0x8 /* CANCEL: a caller that left */ && error != H2_CONN_LOST)
 		log_warn("control: a program's stream %d ended with HTTP/2 error %u", st->id, error);
 	if (!r)
 		return;

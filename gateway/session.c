@@ -388,7 +388,8 @@ static void h2_on_close(struct h2_stream *st, uint32_t error, void *arg)
 	if (c->kind == CALL_RELAY)
 		relay_closed(c->relay, error);
 	if (c->kind == CALL_EVENTS && !c->sess->ending)
-		session_end(c->sess, error ? "its event stream was reset" : "its event stream ended");
+		session_end(c->sess, error == H2_CONN_LOST ? "the connection closed"
+				     : error ? "its event stream was reset" : "its event stream ended");
 	evbuffer_free(c->body);
 	free(c);
 	st->user = NULL;

@@ -422,7 +422,7 @@ static void h2_on_event(struct bufferevent *bev, short events, void *arg)
 		h2_conn_kill(arg);
 }
 
-/* The connection is over: every open stream is closed (cancelled) first, then the owner is
+/* The connection is over: every open stream is closed (H2_CONN_LOST) first, then the owner is
  * told. Nothing here touches c after conn_closed, which may free it. */
 static void h2_close_streams(struct h2_conn *c)
 {
@@ -431,7 +431,7 @@ static void h2_close_streams(struct h2_conn *c)
 
 		st->closed = true;
 		if (c->cb.close)
-			c->cb.close(st, NGHTTP2_CANCEL, c->arg);
+			c->cb.close(st, H2_CONN_LOST, c->arg);
 		stream_free(c, st);
 	}
 }

@@ -63,6 +63,10 @@ struct h2_stream {
 	void *user;
 };
 
+/* close's error for a stream whose connection ended (lost, or closed by either side) while
+ * it was open. Never sent: not an HTTP/2 code, so a relay passing it on maps it to one. */
+#define H2_CONN_LOST 0xffffffffu
+
 struct h2_callbacks {
 	void (*request)(struct h2_stream *st, void *arg);  /* server: request headers complete */
 	void (*response)(struct h2_stream *st, void *arg); /* client: response headers complete */
@@ -71,8 +75,8 @@ struct h2_callbacks {
 	/* n bytes of st's body left its out buffer for the connection (flow control allowed
 	 * them): the moment a relay acknowledges as many on the stream it reads from. */
 	void (*sent)(struct h2_stream *st, size_t n, void *arg);
-	/* The stream is gone (finished or reset: error is the HTTP/2 error code); st is freed
-	 * right after this returns. */
+	/* The stream is gone (finished or reset: error is the HTTP/2 error code, or H2_CONN_LOST
+	 * when the connection ended under it); st is freed right after this returns. */
 	void (*close)(struct h2_stream *st, uint32_t error, void *arg);
 	void (*ping_ack)(struct h2_conn *c, void *arg);
 	/* The connection failed or was closed by the peer; free it with h2_conn_free (now or

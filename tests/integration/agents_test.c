@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEADLINE_MS 30000
@@ -430,9 +431,28 @@ Test(gateway_restart, a_store_held_up_past_the_ping_deadline_ends_no_session)
 	undeploy_and_check_gone(id);
 }
 
+/* Whether the agent's log holds needle. */
+static bool agent_log_has(const char *name, const char *needle)
+{
+	char full[128], path[4200], line[1024];
+	bool found = false;
+	FILE *f;
+
+	h_agent_name(full, sizeof(full), name);
+	snprintf(path, sizeof(path), "%s/agent-%s.log", getenv("BERTH_TEST_STATE"), full);
+	f = fopen(path, "r");
+	cr_assert(f != NULL, "%s", path);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {
 	char id[H_ID], cid[128], after[128];
+	int status = -1;
+	pid_t pid;
 
 	h_agent_start("survivor", t.ak, NULL);
 	wait_online(1);
@@ -440,7 +460,25 @@ Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 	wait_status(id, "running");
 	h_db_text("SELECT container_id FROM replicas WHERE service_id = ?", id, cid, sizeof(cid));
 	calls_succeed("durable", 40); /* the proxy's threads keep connections to this gatewayd */
+	/* a call in flight when gatewayd dies fails; the agent says why, not "caller went away" */
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct h_resp r;
+
+		h_call(&r, "GET", "/api/v1/r/containers/durable/slow?ms=20000", t.member_tok,
+		       t.team, NULL);
+		_exit(r.status == 502 ? 0 : 1);
+	}
+	usleep(1500 * 1000);
 	h_gatewayd_restart();
+	cr_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	cr_assert(eq(int, WEXITSTATUS(status), 0), "the call in flight was not a 502");
+	for (int i = 0; i < DEADLINE_MS / 100 && !agent_log_has("survivor", "the connection to "
+							 "gatewayd ended during the call"); i++)
+		usleep(100 * 1000);
+	cr_assert(agent_log_has("survivor", "the connection to gatewayd ended during the call"));
+	cr_assert(agent_log_has("survivor", "the caller went away") == false);
 	/* gatewayd marks every agent offline before it listens on its socket; the agent dials
 	 * again */
 	for (int i = 0; i < DEADLINE_MS / 100 && h_gateway_metric("berth_gateway_sessions") < 0; i++)

@@ -625,7 +625,7 @@ Test(h2, peer_going_away_closes_open_streams_then_the_connection)
 	w.server = NULL;
 	run();
 	cr_assert(w.closed, "the open stream was closed");
-	cr_assert(eq(u32, w.close_error, NGHTTP2_CANCEL));
+	cr_assert(eq(u32, w.close_error, H2_CONN_LOST), "told apart from a reset by the peer");
 	cr_assert(w.conn_closed);
 	cr_assert(eq(sz, h2_conn_streams(w.client), 0));
 }
