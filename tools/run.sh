@@ -28,25 +28,33 @@ lighttpd -tt -f "$var/lighttpd.conf" >/dev/null
 
 pids=()
 stop() {
-	trap - INT TERM EXIT
+	trap - INT TERM HUP EXIT
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
 trap stop EXIT
 interrupted=""
-trap 'interrupted=1' INT TERM
+trap 'interrupted=1' INT TERM HUP
 
-"$bin/bin/berth-gatewayd" --listen "127.0.0.1:$gwport" 2>> "$var/log/gatewayd.log" &
+# Each process runs in a session of its own, so that Ctrl-C (SIGINT to the terminal's process
+# group) reaches this script alone, which then stops them in order. Were lighttpd's FastCGI
+# programs hit by the SIGINT too, lighttpd would start them again while shutting down, and
+# leave them behind.
+setsid "$bin/bin/berth-gatewayd" --listen "127.0.0.1:$gwport" 2>> "$var/log/gatewayd.log" &
 pids+=($!)
 # the FastCGI programs inherit lighttpd's stderr: their lines go to programs.log
-lighttpd -D -f "$var/lighttpd.conf" 2>> "$var/log/programs.log" &
+setsid lighttpd -D -f "$var/lighttpd.conf" 2>> "$var/log/programs.log" &
 pids+=($!)
-sleep 0.3
+sleep 0.3 || true # a Ctrl-C now ends the sleep
+if [ -n "$interrupted" ]; then
+	echo "berth: stopping"
+	exit 0
+fi
 docker_note="Docker engine at /var/run/docker.sock"
 [ -S /var/run/docker.sock ] || docker_note="no Docker engine found: the agent reports its runtime as unavailable"
 # The local agent dials gatewayd's loopback port itself: lighttpd fronts agents on other
 # hosts (TLS); relaying this one too would cost a process hop each way on every call.
-"$bin/bin/berth-agent" --gateway "http://127.0.0.1:$gwport" --key "@$var/secrets/agent.key" \
+setsid "$bin/bin/berth-agent" --gateway "http://127.0.0.1:$gwport" --key "@$var/secrets/agent.key" \
 	--name local 2>> "$var/log/agent.log" &
 pids+=($!)
 

@@ -111,6 +111,7 @@ export BERTH_TEST_OTHER_CA="$tls/other-ca.pem"
 export BERTH_TEST_AGENT="$build/bin/berth-agent" BERTH_TEST_GWSOCK="$BERTH_VAR/run/gatewayd.sock"
 export BERTH_TEST_GATEWAY="http://127.0.0.1:$port"
 export BERTH_TEST_URL="http://127.0.0.1:$port" BERTH_TEST_CTL="$build/bin/berthctl"
+export BERTH_TEST_ROOT="$root"
 passed=0 failed=0 rc=0
 # Two passes: everything in parallel, then the suites that disturb shared processes, alone.
 # BERTH_TEST_FILTER (a Criterion --filter) runs only the matching tests, in the first pass.
