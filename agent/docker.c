@@ -112,6 +112,23 @@ static void call_setopts(struct docker *d, const struct call *c, const char *url
 
 /* Runs c on d's handle; c->status gets the HTTP status (0 when none came). B_EIO when the
  * exchange failed; a caller whose write callback stopped it on purpose says why itself. */
+/* Why an exchange failed, in words about the socket: curl names a connect() that failed on
+ * a unix socket as one to "localhost port 80". */
+static const char *call_failure(struct docker *d, CURLcode cc)
+{
+	long os_errno = 0;
+
+	if (cc == CURLE_COULDNT_CONNECT &&
+	    curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
+		char why[128];
+
+		snprintf(d->curl_err, sizeof(d->curl_err), "connect: %s",
+			 strerror_r((int)os_errno, why, sizeof(why)));
+		return d->curl_err;
+	}
+	return d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc);
+}
+
 static int call_perform(struct docker *d, struct call *c, struct berr *e)
 {
 	struct curl_slist *hdrs;
@@ -136,8 +153,7 @@ static int call_perform(struct docker *d, struct call *c, struct berr *e)
 	if (cc != CURLE_OK)
 		rc = berr_set(e, B_EIO, NULL,
 			      "cannot talk to the Docker engine at %s (is dockerd running, and may "
-			      "berth-agent use its socket?): %s", d->socket_path,
-			      d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc));
+			      "berth-agent use its socket?): %s", d->socket_path, call_failure(d, cc));
 	curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	buf_free(&url);

@@ -173,6 +173,9 @@ Test(docker, ping_of_missing_socket_names_the_socket)
 
 	cr_assert(eq(int, docker_ping(nd, &e), B_EIO));
 	cr_assert(not(eq(ptr, strstr(e.message, "/nonexistent/docker.sock"), NULL)), "%s", e.message);
+	cr_assert(not(eq(ptr, strstr(e.message, "connect: No such file or directory"), NULL)),
+		  "%s", e.message);
+	cr_assert(eq(ptr, strstr(e.message, "port 80"), NULL), "%s", e.message);
 	docker_free(nd);
 }
 
