@@ -154,6 +154,10 @@ static int proxy_auth(struct http_ctx *ctx, struct proxy_call *c, struct princip
 			  AUTH_RUNTIME, p, e);
 	if (rc && key && strcmp(e->field, "Authorization") == 0)
 		snprintf(e->field, sizeof(e->field), "X-Berth-Key");
+	else if (rc && !(cred && *cred))
+		snprintf(e->message, sizeof(e->message), "missing credential: send Authorization: "
+			 "Bearer <token or key>, or X-Berth-Key: <token or key> to keep your "
+			 "Authorization for the service");
 	return rc ? rc : auth_require(p, ROLE_MEMBER, e);
 }
 

@@ -437,7 +437,8 @@ Test(proxy, platform_errors_and_roles)
 	h_assert_error(&r, 403, "forbidden", NULL);
 	h_resp_free(&r);
 	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", NULL, NULL, 0);
-	h_assert_error(&r, 401, "unauthenticated", NULL);
+	h_assert_error(&r, 401, "unauthenticated", "Authorization");
+	cr_assert(not(eq(ptr, strstr(r.body, "or X-Berth-Key"), NULL)), "names both: %s", r.body);
 	h_resp_free(&r);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.sk);
 	h[1] = NULL;
