@@ -391,8 +391,11 @@ static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 }
 
 /* Places `need` more replicas of svc; returns how many could not be placed. */
+/* Places up to need replicas; *unplaced says how many found no agent, *online how many of
+ * the team's agents could take one at all (online, with a container runtime unless
+ * external). */
 static int sched_place(struct store *s, const cJSON *svc, int need, struct sched_plan *p,
-		       int *unplaced, struct berr *e)
+		       int *unplaced, size_t *online, struct berr *e)
 {
 	struct sched_agent *agents = NULL;
 	size_t n = 0;
@@ -418,6 +421,7 @@ static int sched_place(struct store *s, const cJSON *svc, int need, struct sched
 		free(ids);
 	}
 	agents_free(agents, n);
+	*online = n;
 	return rc;
 }
 
@@ -516,6 +520,7 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 {
 	int want = is_external(svc) ? 1 : cJSON_GetObjectItem(svc, "replica_count")->valueint;
 	int unplaced = 0, rc;
+	size_t online = 0;
 	bool running = strcmp(jstr(svc, "service_status"), "running") == 0;
 	char detail[512];
 	struct tally t;
@@ -527,7 +532,7 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 			 jstr(t.failed, "agent_name"), jstr(t.failed, "detail"));
 		return sched_set_service(s, svc, "failed", detail, e);
 	}
-	if (t.live < want && (rc = sched_place(s, svc, want - t.live, p, &unplaced, e)))
+	if (t.live < want && (rc = sched_place(s, svc, want - t.live, p, &unplaced, &online, e)))
 		return rc;
 	if (t.live > want && (rc = sched_trim(s, reps, t.live - want, p, e)))
 		return rc;
@@ -545,15 +550,23 @@ static int sched_running(struct store *s, const struct sched_opts *o, const cJSO
 			 o->deploy_deadline_s);
 		return sched_set_service(s, svc, "failed", detail, e);
 	}
-	if (unplaced == want)
+	if (unplaced == want) {
+		size_t len;
+
 		catalog_wait_detail(svc, detail, sizeof(detail));
-	else if (t.progress && !unplaced)
+		len = strlen(detail);
+		/* not one to wait for yet: say so, a team's first deploy meets this */
+		if (online == 0)
+			snprintf(detail + len, sizeof(detail) - len, "; none of the team's agents is "
+				 "online%s", is_external(svc) ? "" : " with a working container runtime");
+	} else if (t.progress && !unplaced) {
 		/* a pull's progress or a health probe's wait, as the agent reports it */
 		snprintf(detail, sizeof(detail), "%d of %d replicas healthy; on %s: %s", t.healthy,
 			 want, jstr(t.progress, "agent_name"), jstr(t.progress, "detail"));
-	else
+	} else {
 		snprintf(detail, sizeof(detail), "%d of %d replicas healthy%s", t.healthy, want,
 			 unplaced ? "; waiting for an eligible agent for the rest" : "");
+	}
 	return sched_set_service(s, svc, running && t.healthy ? "running" : "deploying", detail, e);
 }
 

@@ -152,8 +152,9 @@ static int cmd_init(struct ctl *c)
 	    ensure_key_file(c->cfg.vault_key_file, 32, &c->e) || ctl_open(c))
 		return fail(c);
 	if (store_has_teams(c)) {
-		fprintf(stderr, "berthctl: %s is initialised already (schema version %d)\n",
-			c->cfg.var, store_version(c->store));
+		fprintf(stderr, "berthctl init: %s was initialised before (schema version %d): its "
+			"teams, users and keys stay as they are\n", c->cfg.var,
+			store_version(c->store));
 		return 0;
 	}
 	return init_first_team(c) ? fail(c) : 0;

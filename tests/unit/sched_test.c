@@ -521,7 +521,8 @@ Test(sched, reconcile_places_nothing_on_an_agent_without_runtime)
 	service_field(svc, "service_status", status, sizeof(status));
 	cr_assert(eq(str, status, "deploying"));
 	service_field(svc, "status_detail", detail, sizeof(detail));
-	cr_assert(eq(str, detail, "waiting for an agent"));
+	cr_assert(eq(str, detail, "waiting for an agent; none of the team's agents is online with a "
+		  "working container runtime"));
 }
 
 Test(sched, reconcile_places_nothing_on_an_offline_agent)
@@ -1053,6 +1054,20 @@ Test(sched, external_waits_for_required_labels)
 	service_field(svc, "status_detail", detail, sizeof(detail));
 	cr_assert(eq(str, status, "deploying"));
 	cr_assert(eq(str, detail, "waiting for an agent with labels egress-eu"));
+}
+
+/* A team without any agent online is not waiting for one of them to free up: it is told. */
+Test(sched, a_team_without_an_online_agent_is_told_so)
+{
+	char svc[UUID_STR_LEN + 1], detail[256];
+
+	add_deploying("{\"service_slug\":\"ext\",\"service_type\":\"external\",\"external_url\":"
+		      "\"https://h\",\"required_labels\":[\"egress-eu\"]}", svc);
+	reconcile();
+	cr_assert(eq(sz, plan.n, 0));
+	service_field(svc, "status_detail", detail, sizeof(detail));
+	cr_assert(eq(str, detail, "waiting for an agent with labels egress-eu; none of the team's "
+		  "agents is online"));
 }
 
 Test(sched, external_undeploy_deletes_the_egress_replica_then_stops)
