@@ -132,7 +132,7 @@ static int init_first_team(struct ctl *c)
 	       "    -d '{\"email_address\": \"%s\", \"user_password\": \"%s\"}' | jq -r .access_token)\n"
 	       "  curl -s $B/containers -H \"Authorization: Bearer $TOKEN\" -H 'X-Team-ID: %s' \\\n"
 	       "    -H 'Content-Type: application/json' \\\n"
-	       "    -d '{\"service_slug\": \"hello\", \"docker_image\": \"nginx:latest\", \"exposed_port\": 80, \"health_path\": \"/\"}'\n\n"
+	       "    -d '{\"service_slug\": \"hello\", \"docker_image\": \"berth-fixture:test\", \"exposed_port\": 8080}'\n\n"
 	       "README.md goes on from there (deploy, invoke, keys, agents).\n\n",
 	       c->cfg.var, team, FIRST_TEAM, FIRST_OWNER, password, raw, c->cfg.bind, c->cfg.port,
 	       FIRST_OWNER, password, team);
