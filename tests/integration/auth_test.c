@@ -371,3 +371,27 @@ Test(auth_http, unknown_paths_under_the_prefixes_are_404_in_the_envelope)
 		h_resp_free(&r);
 	}
 }
+
+/* A path under /api/v1 that no program serves (a typo) is answered by one all the same: the
+ * envelope and an X-Request-ID, not lighttpd's HTML page. Outside the API lighttpd answers. */
+Test(auth_http, paths_under_the_api_that_no_program_serves_are_404_in_the_envelope)
+{
+	static const char *const paths[] = {
+		"/api/v1", "/api/v1/", "/api/v1/containerz", "/api/v1/container/x", "/api/v1/r/foo",
+		"/api/v1/r", "/api/v1/agent", "/api/v1/agent/connectx",
+	};
+	char rid[160];
+	struct h_resp r;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		h_request(&r, "GET", paths[i], NULL, NULL, 0);
+		h_assert_error(&r, 404, "not_found", NULL);
+		cr_assert(h_header(&r, "X-Request-ID", rid, sizeof(rid)), "%s", paths[i]);
+		cr_assert(strstr(r.body, paths[i]) != NULL, "names the path: %s", r.body);
+		h_resp_free(&r);
+	}
+	h_request(&r, "GET", "/api/v2/containers", NULL, NULL, 0);
+	cr_assert(eq(long, r.status, 404));
+	cr_assert(r.json == NULL, "lighttpd's own page: %s", r.body);
+	h_resp_free(&r);
+}
