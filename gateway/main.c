@@ -220,7 +220,6 @@ static int gw_start(struct gw *gw)
 		return 1;
 	}
 	if (store_open(gw->cfg.db, &gw->store, &e) || store_migrate(gw->store, &e) ||
-	    fleet_all_offline(gw->store, &e) ||
 	    auth_keys_load(&gw->keys, gw->cfg.jwt_secret_file, gw->cfg.jwt_issuer, &e)) {
 		log_error("%s", e.message);
 		return 1;
@@ -234,6 +233,13 @@ static int gw_start(struct gw *gw)
 		(struct sockaddr *)&ss, len);
 	if (!gw->agent_listener || control_listen(gw)) {
 		log_error("cannot listen on %s: %s", gw->opts.listen, strerror(errno));
+		return 1;
+	}
+	/* Only now, with the port ours (a gatewayd already serving it keeps its agents), the
+	 * sessions of a previous run are over; none of this run's is accepted before the loop
+	 * starts. */
+	if (fleet_all_offline(gw->store, &e)) {
+		log_error("%s", e.message);
 		return 1;
 	}
 	if (gw->opts.port_file[0] && write_port(gw))

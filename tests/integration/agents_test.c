@@ -448,6 +448,32 @@ static bool agent_log_has(const char *name, const char *needle)
 	return found;
 }
 
+/* A second gatewayd started by mistake on the same port and store cannot listen, and leaves
+ * the first one's agents online. */
+Test(gateway_restart, a_second_gatewayd_on_a_busy_port_leaves_the_agents_alone)
+{
+	char port[16] = "", path[4200], cmd[8192];
+	bool failed;
+	int status;
+	FILE *f;
+
+	h_agent_start("first", t.ak, NULL);
+	wait_online(1);
+	snprintf(path, sizeof(path), "%s/gwport", getenv("BERTH_TEST_STATE"));
+	f = fopen(path, "r");
+	cr_assert(f != NULL, "%s", path);
+	cr_assert(fgets(port, sizeof(port), f) != NULL, "%s", path);
+	fclose(f);
+	port[strcspn(port, "\n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "'%s/bin/berth-gatewayd' --listen 127.0.0.1:%s --socket "
+		 "'%s.second' >> '%s/gatewayd-second.log' 2>&1", getenv("BERTH_BUILD"), port,
+		 getenv("BERTH_TEST_GWSOCK"), getenv("BERTH_TEST_STATE"));
+	status = system(cmd);
+	failed = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0;
+	cr_assert(failed, "the second gatewayd should fail to listen (status %d)", status);
+	cr_assert(eq(long, h_db_count(ONLINE_SQL, t.team), 1), "its agent was marked offline");
+}
+
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {
 	char id[H_ID], cid[128], after[128];
