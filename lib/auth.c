@@ -354,6 +354,9 @@ int auth_request(struct store *s, const struct auth_keys *k, const char *authori
 		p->kind = PRINCIPAL_USER;
 		rc = auth_jwt_verify(k, tok, "access", p->user_id, e);
 	} else if (strncmp(tok, "eyJ", 3) == 0) {
+		/* a scope that takes no user token says so, not that X-Team-ID is missing */
+		if ((rc = auth_scope_check(scope, PRINCIPAL_USER, e)))
+			return rc;
 		rc = auth_jwt_principal(s, k, tok, team_header, p, e);
 	} else {
 		rc = auth_credential_check(s, tok, p, e);

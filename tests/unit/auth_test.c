@@ -964,6 +964,10 @@ Test(auth, jwt_is_refused_on_mcp_and_agent_scopes)
 
 	cr_assert(eq(int, request_jwt(member, team1, AUTH_MCP, &p, &e), B_EFORBIDDEN));
 	cr_assert(eq(int, request_jwt(member, team1, AUTH_AGENT, &p, &e), B_EFORBIDDEN));
+	/* without X-Team-ID too: the kind is refused, not the missing team asked for */
+	cr_assert(eq(int, request_jwt(member, NULL, AUTH_MCP, &p, &e), B_EFORBIDDEN), "%s",
+		  e.message);
+	cr_assert(strstr(e.message, "sk-") != NULL, "%s", e.message);
 }
 
 Test(auth, expired_jwt_on_request_is_401)
