@@ -314,14 +314,28 @@ static void wipe(void *arg)
 
 int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 {
+	char *body;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = http_read_body(r, max, &body, &len, e)) ||
+	    (rc = json_parse_object(body, len, out, e)))
+		return rc;
+	arena_defer(r->arena, cjson_free, *out);
+	return B_OK;
+}
+
+int http_read_body(struct http_req *r, size_t max, char **out, size_t *out_len, struct berr *e)
+{
 	const char *cl = http_param(r, "CONTENT_LENGTH");
 	unsigned long long len;
 	char *end, *body;
 	struct wipe *w;
 	size_t got = 0;
-	int rc;
 
 	*out = NULL;
+	*out_len = 0;
 	if (!content_type_json(http_header(r, "Content-Type")))
 		return berr_set(e, B_EMEDIA, "Content-Type", "Content-Type must be application/json");
 	errno = 0;
@@ -346,9 +360,9 @@ int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 			return berr_set(e, B_EINVAL, "", "the request body ended early");
 		got += (size_t)n;
 	}
-	if ((rc = json_parse_object(body, got, out, e)))
-		return rc;
-	arena_defer(r->arena, cjson_free, *out);
+	body[got] = '\0';
+	*out = body;
+	*out_len = got;
 	return B_OK;
 }
 

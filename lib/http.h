@@ -71,6 +71,10 @@ const char *http_header(const struct http_req *r, const char *name);
  * (before reading a byte when Content-Length says so), 400 for bad JSON. *out is freed when
  * the request's arena is reset. */
 int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e) B_MUST_CHECK;
+/* The same checks, then the body as it came (NUL-terminated, len bytes, zeroed with the
+ * request's arena), for a program that parses it itself. */
+int http_read_body(struct http_req *r, size_t max, char **out, size_t *len,
+		   struct berr *e) B_MUST_CHECK;
 
 /* extra_headers: "Name: value\r\n" lines or NULL. */
 void http_respond(struct http_req *r, int status, const char *content_type, const char *body,

@@ -2,6 +2,7 @@
 #include "invoke.h"
 #include "hop.h"
 #include "json.h"
+#include "tunnel.h"
 #include "valid.h"
 
 #include <sodium.h>
@@ -163,4 +164,88 @@ void invoke_req_free(struct invoke_req *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+}
+
+#define TRIES 2 /* a replica that is gone before it saw the call is replaced once */
+
+/* "Name: value" lines for curl: the caller's forwarded headers, and the ones curl would add
+ * by itself unless told not to. */
+static const char **header_lines(struct arena *a, const struct invoke_req *q, long ms)
+{
+	const char **h = arena_alloc(a, (q->nheaders + 5) * sizeof(*h));
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->nheaders; i++)
+		h[n++] = invoke_header_line(a, q->header_names[i], q->header_values[i]);
+	if (!q->has_content_type)
+		h[n++] = "Content-Type:";
+	if (!q->has_accept)
+		h[n++] = "Accept:";
+	h[n++] = "Expect:";
+	h[n++] = arena_printf(a, "x-berth-timeout-ms: %ld", ms);
+	h[n] = NULL;
+	return h;
+}
+
+/* Replicas in route.c's order until one answers or TRIES are spent. */
+static int call(CURL *curl, const char *socket_path, long ms, const char **lines,
+		const struct invoke_req *q, struct route *rt, struct tunnel_call *t, struct berr *e)
+{
+	struct route_target *rep;
+	int rc = B_EUNAVAILABLE;
+
+	for (int k = 0; k < TRIES && (rep = route_next(rt)); k++) {
+		tunnel_call_free(t);
+		memset(t, 0, sizeof(*t));
+		t->socket_path = socket_path;
+		if (!route_url(rt, rep, q->path, t->url, sizeof(t->url))) {
+			route_done(rep, false);
+			return berr_set(e, B_EINVAL, "path", "path is too long");
+		}
+		t->method = q->method;
+		t->headers = lines;
+		t->body = q->body;
+		t->body_len = q->body_len;
+		t->timeout_ms = ms + 5000; /* the agent's own deadline answers first */
+		t->response_max = INVOKE_RESPONSE_MAX;
+		rc = tunnel_call_run(curl, t, e);
+		route_done(rep, !rc && tunnel_retryable(t->platform_error));
+		if (rc)
+			return rc;
+		if (!t->platform_error[0])
+			return B_OK;
+		rc = tunnel_platform_error(t->platform_error, t->platform_message, e);
+		if (!tunnel_retryable(t->platform_error))
+			return rc;
+	}
+	return rc;
+}
+
+int invoke_run(CURL *curl, const char *socket_path, long timeout_s, struct arena *a,
+	       const struct invoke_req *q, struct route *rt, cJSON **out, struct berr *e)
+{
+	long ms = timeout_s * 1000;
+	struct tunnel_call t = {0};
+	size_t len, cap;
+	char *b64;
+	int rc = call(curl, socket_path, ms, header_lines(a, q, ms), q, rt, &t, e);
+
+	*out = NULL;
+	if (rc) {
+		tunnel_call_free(&t);
+		return rc;
+	}
+	len = t.response_body.len;
+	cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	if (!(b64 = malloc(cap)) || !(*out = cJSON_CreateObject()))
+		abort();
+	sodium_bin2base64(b64, cap, (const unsigned char *)buf_str(&t.response_body), len,
+			  sodium_base64_VARIANT_ORIGINAL);
+	cJSON_AddNumberToObject(*out, "status_code", (double)t.status);
+	cJSON_AddItemToObject(*out, "headers", t.response_headers);
+	t.response_headers = NULL;
+	cJSON_AddStringToObject(*out, "body_base64", b64);
+	free(b64);
+	tunnel_call_free(&t);
+	return B_OK;
 }

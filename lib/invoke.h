@@ -1,6 +1,7 @@
-/* invoke.h: the body of POST /r/invoke/{slug} (API.md section 4): the method, the path rules,
- * body_base64 decoded under a limit, and the caller's headers less the ones never forwarded.
- * Choosing a replica and calling it are the program's and tunnel.c's. */
+/* invoke.h: the structured call of POST /r/invoke/{slug} (API.md section 4), which MCP's
+ * call_container_service makes too: its body (the method, the path rules, body_base64 decoded
+ * under a limit, the caller's headers less the ones never forwarded), and the call itself on
+ * route.c's replicas through tunnel.c, answered as {status_code, headers, body_base64}. */
 #ifndef BERTH_INVOKE_H
 #define BERTH_INVOKE_H
 
@@ -9,7 +10,10 @@
 #include "berth_limits.h"
 #include "err.h"
 
+#include "route.h"
+
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 struct invoke_req {
 	const char *method;                 /* GET POST PUT PATCH DELETE HEAD OPTIONS */
@@ -27,6 +31,15 @@ struct invoke_req {
 int invoke_parse(const cJSON *body, size_t body_max, struct invoke_req *out,
 		 struct berr *e) B_MUST_CHECK;
 void invoke_req_free(struct invoke_req *r);
+
+/* Calls rt's replicas in route.c's order (one that was gone before it saw the call is
+ * replaced once) with q, through gatewayd at socket_path on the thread's curl handle,
+ * allowing the container timeout_s to answer. B_OK with *out = {status_code, headers,
+ * body_base64}, whatever the container's status; else the platform's error (502, 503, 504).
+ * Header lines live in a. */
+int invoke_run(CURL *curl, const char *socket_path, long timeout_s, struct arena *a,
+	       const struct invoke_req *q, struct route *rt, cJSON **out,
+	       struct berr *e) B_MUST_CHECK;
 
 /* The path rules: starts with '/', not "//", no scheme or host, no "." or ".." segment
  * (percent-encoded ones included), no control characters or spaces, at most

@@ -34,20 +34,12 @@ static void wait_online(long n)
 /* Creates and deploys a service; its id lands in id. */
 static void deploy(const char *slug, const char *extra, char *id)
 {
-	char body[1024], path[160];
-	struct h_resp r;
+	char body[1024];
 
 	snprintf(body, sizeof(body), "{\"service_slug\": \"%s\", \"docker_image\": "
 		 "\"berth-fixture:test\", \"exposed_port\": 8080%s%s}", slug, extra ? ", " : "",
 		 extra ? extra : "");
-	h_create(&r, t.member_tok, t.team, body);
-	cr_assert(eq(long, r.status, 201), "%s", r.body);
-	snprintf(id, H_ID, "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
-	h_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
-	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
-	cr_assert(eq(long, r.status, 200), "%s", r.body);
-	h_resp_free(&r);
+	h_deploy(&t, body, id, NULL);
 }
 
 static void wait_status(const char *id, const char *want)
@@ -259,20 +251,12 @@ Test(agents, unmet_required_labels_keep_it_deploying_with_a_detail)
 
 Test(agents, an_image_that_does_not_exist_fails_with_a_reason)
 {
-	char id[H_ID], path[160], detail[512];
-	struct h_resp r;
+	char id[H_ID], detail[512];
 
 	h_agent_start("puller", t.ak, NULL);
 	wait_online(1);
-	h_create(&r, t.member_tok, t.team, "{\"service_slug\": \"ghost\", \"docker_image\": "
-		 "\"berth-no-such-image:never\"}");
-	cr_assert(eq(long, r.status, 201), "%s", r.body);
-	snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
-	h_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
-	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
-	h_resp_free(&r);
-	wait_status(id, "failed");
+	h_deploy(&t, "{\"service_slug\": \"ghost\", \"docker_image\": "
+		 "\"berth-no-such-image:never\"}", id, "failed");
 	h_db_text("SELECT status_detail FROM container_services WHERE id = ?", id, detail,
 		  sizeof(detail));
 	cr_assert(strstr(detail, "berth-no-such-image") != NULL || strlen(detail) > 20,

@@ -257,6 +257,25 @@ void h_create(struct h_resp *r, const char *cred, const char *team, const char *
 	h_request(r, "POST", "/api/v1/containers", headers, json, strlen(json));
 }
 
+void h_deploy(const struct h_tenant *t, const char *json, char *id, const char *want)
+{
+	char path[160], st[32];
+	struct h_resp r;
+
+	h_create(&r, t->member_tok, t->team, json);
+	cr_assert(eq(long, r.status, 201), "%s", r.body);
+	snprintf(id, H_ID, "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
+	h_call(&r, "POST", path, t->member_tok, t->team, NULL);
+	cr_assert(eq(long, r.status, 200), "%s", r.body);
+	h_resp_free(&r);
+	if (want)
+		cr_assert(h_wait_text("SELECT service_status FROM container_services WHERE id = ?",
+				      id, want, 30000, st, sizeof(st)), "expected %s, still %s", want,
+			  st);
+}
+
 static sqlite3 *h_db(void)
 {
 	char path[4096];

@@ -55,6 +55,9 @@ void h_assert_error(const struct h_resp *r, long status, const char *code, const
 
 /* POST /api/v1/containers with "Authorization: Bearer <cred>" and X-Team-ID team (if not NULL). */
 void h_create(struct h_resp *r, const char *cred, const char *team, const char *json);
+/* Creates a service from json as t's member and deploys it; its id lands in id[H_ID]. Then,
+ * unless want is NULL, waits (30 s at most) for the service to reach status want. */
+void h_deploy(const struct h_tenant *t, const char *json, char *id, const char *want);
 
 /* Sends n requests at once (curl multi: n connections in flight together) and stores each
  * status in statuses[i]. Every request is method path with the same headers and body. */

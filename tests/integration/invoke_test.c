@@ -19,21 +19,10 @@ static char service_id[H_ID];
 /* A tenant with one agent and a running fixture service "echo". */
 static void setup(void)
 {
-	char path[160], st[32];
-	struct h_resp r;
-
 	h_tenant_new(&t);
 	h_agent_start("invoker", t.ak, NULL);
-	h_create(&r, t.member_tok, t.team, "{\"service_slug\": \"echo\", \"docker_image\": "
-		 "\"berth-fixture:test\"}");
-	cr_assert(eq(long, r.status, 201), "%s", r.body);
-	snprintf(service_id, sizeof(service_id), "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
-	h_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", service_id);
-	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
-	h_resp_free(&r);
-	cr_assert(h_wait_text("SELECT service_status FROM container_services WHERE id = ?",
-			      service_id, "running", DEADLINE_MS, st, sizeof(st)), "still %s", st);
+	h_deploy(&t, "{\"service_slug\": \"echo\", \"docker_image\": \"berth-fixture:test\"}",
+		 service_id, "running");
 }
 
 TestSuite(invoke, .init = setup);

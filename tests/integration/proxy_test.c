@@ -31,20 +31,11 @@ static int agent_pid;
 
 static void deploy(const char *slug)
 {
-	char path[160], st[32], json[256], id[H_ID];
-	struct h_resp r;
+	char json[256], id[H_ID];
 
 	snprintf(json, sizeof(json), "{\"service_slug\": \"%s\", \"docker_image\": "
 		 "\"berth-fixture:test\"}", slug);
-	h_create(&r, t.member_tok, t.team, json);
-	cr_assert(eq(long, r.status, 201), "%s", r.body);
-	snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(r.json, "id")->valuestring);
-	h_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/containers/%s/deploy", id);
-	h_call(&r, "POST", path, t.member_tok, t.team, NULL);
-	h_resp_free(&r);
-	cr_assert(h_wait_text("SELECT service_status FROM container_services WHERE id = ?", id,
-			      "running", DEADLINE_MS, st, sizeof(st)), "still %s", st);
+	h_deploy(&t, json, id, "running");
 }
 
 /* A tenant with one agent and a running fixture service "echo". */
