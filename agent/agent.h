@@ -12,7 +12,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#define AGENT_VERSION "0.1.0"
+#define AGENT_VERSION BERTH_VERSION
 #define AGENT_NAME_MAX 63
 
 struct agent_opts {

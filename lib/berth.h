@@ -1,11 +1,14 @@
-/* berth.h: the first include of every berth source file. It owns the project-wide error
- * codes, the declaration attributes and the ban on unsafe libc calls; nothing else. */
+/* berth.h: the first include of every berth source file. It owns berth's version, the
+ * project-wide error codes, the declaration attributes and the ban on unsafe libc calls;
+ * nothing else. */
 #ifndef BERTH_H
 #define BERTH_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+
+#define BERTH_VERSION "0.1.0" /* the agent's, reported to gatewayd, and MCP's serverInfo */
 
 #define B_MUST_CHECK __attribute__((warn_unused_result))
 #define B_PRINTF(f, a) __attribute__((format(printf, f, a)))
