@@ -28,8 +28,9 @@ static void respond_rpc(struct http_req *r, int status, cJSON *msg, const char *
 	cJSON_Delete(msg);
 }
 
-/* A browser page of another site must not drive a caller's session (DNS rebinding): an
- * Origin, when sent, must name the host the request came to. */
+/* A request a browser page makes carries an Origin: it must name the host the request was
+ * sent to. (The endpoint takes a bearer key only, which a browser never adds by itself; this
+ * keeps pages of other sites out all the same, as the transport asks.) */
 static bool origin_ok(struct http_req *r)
 {
 	const char *origin = http_header(r, "Origin"), *host = http_header(r, "Host"), *p;
@@ -47,6 +48,8 @@ static cJSON *tool_list(struct http_ctx *ctx, const struct principal *p, const s
 	cJSON *meta = cJSON_CreateObject();
 	long total = 0;
 
+	if (!out || !list || !meta)
+		abort();
 	if (catalog_list(ctx->store, p->team_id, (c->current_page - 1) * c->per_page, c->per_page,
 			 list, &total, e)) {
 		cJSON_Delete(meta);
@@ -174,12 +177,15 @@ static void post(struct http_ctx *ctx, struct http_req *r, const struct principa
 		initialize(ctx, r, p, &m);
 	} else if (pv && !mcp_version_supported(pv)) {
 		http_fail(r, B_EINVAL, "MCP-Protocol-Version", "MCP-Protocol-Version %.32s is not "
-			  "one berth speaks (2025-11-25, 2025-06-18, 2025-03-26)", pv);
+			  "one berth speaks (2025-11-25, 2025-06-18)", pv);
 	} else if (!sid) {
 		http_fail(r, B_EINVAL, "Mcp-Session-Id", "Mcp-Session-Id is required: send "
 			  "initialize first and then its Mcp-Session-Id with every request");
 	} else if (mcp_session_use(ctx->store, sid, p->credential_id, version, &e)) {
 		http_respond_error(r, &e);
+	} else if (pv && strcmp(pv, version) != 0) {
+		http_fail(r, B_EINVAL, "MCP-Protocol-Version", "MCP-Protocol-Version %s is not the "
+			  "session's (%s, agreed at initialize)", pv, version);
 	} else if (m.kind != MCP_REQUEST) {
 		http_respond_empty(r, 202); /* notifications and responses: taken, never answered */
 	} else {

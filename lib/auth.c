@@ -284,28 +284,6 @@ int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 	return rc;
 }
 
-static int auth_jwt_principal(struct store *s, const struct auth_keys *k, const char *token,
-			      const char *team, struct principal *p, struct berr *e)
-{
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	p->kind = PRINCIPAL_USER;
-	if ((rc = auth_jwt_verify(k, token, "access", p->user_id, e)))
-		return rc;
-	if (!team || !*team)
-		return berr_set(e, B_EINVAL, "X-Team-ID",
-				"X-Team-ID is required with a user token: name the team to act in");
-	if (!uuid_valid(team))
-		return berr_set(e, B_EINVAL, "X-Team-ID", "X-Team-ID must be a team id (a UUID)");
-	if ((rc = acct_member_role(s, team, p->user_id, &p->role, e)))
-		return rc;
-	if (p->role == ROLE_NONE)
-		return berr_set(e, B_EFORBIDDEN, "X-Team-ID", "you are not a member of team %s", team);
-	memcpy(p->team_id, team, UUID_STR_LEN + 1);
-	return B_OK;
-}
-
 /* Whether scope accepts a principal of kind k; fills the 403 when it does not. */
 static int auth_scope_check(enum auth_scope scope, enum principal_kind k, struct berr *e)
 {
@@ -333,6 +311,32 @@ static int auth_scope_check(enum auth_scope scope, enum principal_kind k, struct
 			principal_kind_name(k), why[scope]);
 }
 
+/* A user token: valid (else 401), accepted by scope (else 403, not a request for the
+ * X-Team-ID that would not help), then the team it acts in. */
+static int auth_jwt_principal(struct store *s, const struct auth_keys *k, const char *token,
+			      const char *team, enum auth_scope scope, struct principal *p,
+			      struct berr *e)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = PRINCIPAL_USER;
+	if ((rc = auth_jwt_verify(k, token, "access", p->user_id, e)) ||
+	    (rc = auth_scope_check(scope, PRINCIPAL_USER, e)))
+		return rc;
+	if (!team || !*team)
+		return berr_set(e, B_EINVAL, "X-Team-ID",
+				"X-Team-ID is required with a user token: name the team to act in");
+	if (!uuid_valid(team))
+		return berr_set(e, B_EINVAL, "X-Team-ID", "X-Team-ID must be a team id (a UUID)");
+	if ((rc = acct_member_role(s, team, p->user_id, &p->role, e)))
+		return rc;
+	if (p->role == ROLE_NONE)
+		return berr_set(e, B_EFORBIDDEN, "X-Team-ID", "you are not a member of team %s", team);
+	memcpy(p->team_id, team, UUID_STR_LEN + 1);
+	return B_OK;
+}
+
 int auth_request(struct store *s, const struct auth_keys *k, const char *authorization,
 		 const char *team_header, enum auth_scope scope, struct principal *p,
 		 struct berr *e)
@@ -354,10 +358,7 @@ int auth_request(struct store *s, const struct auth_keys *k, const char *authori
 		p->kind = PRINCIPAL_USER;
 		rc = auth_jwt_verify(k, tok, "access", p->user_id, e);
 	} else if (strncmp(tok, "eyJ", 3) == 0) {
-		/* a scope that takes no user token says so, not that X-Team-ID is missing */
-		if ((rc = auth_scope_check(scope, PRINCIPAL_USER, e)))
-			return rc;
-		rc = auth_jwt_principal(s, k, tok, team_header, p, e);
+		rc = auth_jwt_principal(s, k, tok, team_header, scope, p, e);
 	} else {
 		rc = auth_credential_check(s, tok, p, e);
 	}

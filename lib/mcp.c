@@ -5,11 +5,13 @@
 #include "json.h"
 #include "valid.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const mcp_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", NULL};
+/* Not 2025-03-26: its transport must take batches, which the later revisions dropped. */
+const char *const mcp_versions[] = {"2025-11-25", "2025-06-18", NULL};
 
 static const char *const tool_names[] = {
 	[MCP_TOOL_LIST] = "list_container_services",
@@ -38,8 +40,8 @@ void mcp_classify(const cJSON *m, struct mcp_msg *out)
 			 "\"jsonrpc\": \"2.0\" is expected");
 		return;
 	}
-	if (id && !cJSON_IsString(id) && !(cJSON_IsNumber(id) && id->valuedouble ==
-						(double)(long long)id->valuedouble)) {
+	if (id && !cJSON_IsString(id) && !(cJSON_IsNumber(id) && fabs(id->valuedouble) <= 9e15 &&
+					   id->valuedouble == floor(id->valuedouble))) {
 		snprintf(out->why, sizeof(out->why), "id must be a string or an integer");
 		return;
 	}
@@ -291,6 +293,7 @@ int mcp_call_parse(enum mcp_tool tool, const cJSON *args, size_t body_max, struc
 void mcp_call_free(struct mcp_call *c)
 {
 	invoke_req_free(&c->req);
+	json_wipe(c->args); /* the service's Authorization, the body: as invoke's are */
 	cJSON_Delete(c->args);
 	c->args = NULL;
 }
@@ -318,10 +321,10 @@ cJSON *mcp_tool_error(const struct berr *e)
 	cJSON_AddStringToObject(text, "text", e->message);
 	cJSON_AddItemToArray(content, text);
 	cJSON_AddStringToObject(env, "error_message", e->message);
-	cJSON_AddStringToObject(env, "error_code", e->code ? e->code : "internal");
+	cJSON_AddStringToObject(env, "error_code", e->code ? e->code : "internal_error");
 	if (e->field[0])
 		cJSON_AddStringToObject(env, "field", e->field);
-	cJSON_AddNumberToObject(env, "status", e->status);
+	cJSON_AddNumberToObject(env, "status", e->status ? e->status : 500);
 	cJSON_AddItemToObject(r, "structuredContent", env);
 	cJSON_AddBoolToObject(r, "isError", true);
 	return r;
@@ -335,11 +338,13 @@ int mcp_session_new(struct store *s, const char *credential_id, const char *vers
 	static const char insert_sql[] =
 		"INSERT INTO mcp_sessions (id, credential_id, protocol_version, created_at,"
 		" last_used_at) VALUES (?1, ?2, ?3, ?4, ?4)";
-	/* the idle ones, and the least used past the per-credential bound */
+	/* anyone's idle ones, those of revoked keys, and this key's least used past the bound
+	 * (never the new one: the clock counts whole seconds) */
 	static const char prune_sql[] =
-		"DELETE FROM mcp_sessions WHERE credential_id = ?1 AND (last_used_at < ?2 OR id IN"
-		" (SELECT id FROM mcp_sessions WHERE credential_id = ?1 ORDER BY last_used_at DESC,"
-		" created_at DESC LIMIT -1 OFFSET ?3))";
+		"DELETE FROM mcp_sessions WHERE last_used_at < ?2 OR credential_id IN (SELECT id FROM"
+		" credentials WHERE revoked_at IS NOT NULL) OR (credential_id = ?1 AND id != ?4 AND"
+		" id IN (SELECT id FROM mcp_sessions WHERE credential_id = ?1 AND id != ?4 ORDER BY"
+		" last_used_at DESC, created_at DESC LIMIT -1 OFFSET ?3 - 1))";
 	int64_t now = clock_now();
 	sqlite3_stmt *st;
 	int rc;
@@ -358,6 +363,7 @@ int mcp_session_new(struct store *s, const char *credential_id, const char *vers
 	store_bind_text(st, 1, credential_id);
 	store_bind_int(st, 2, now - MCP_SESSION_IDLE_S);
 	store_bind_int(st, 3, MCP_SESSIONS_PER_CREDENTIAL);
+	store_bind_text(st, 4, id);
 	return store_exec_stmt(s, st, e);
 }
 

@@ -40,7 +40,7 @@ struct mcp_msg {
 };
 
 /* What one parsed message is. A batch (an array) is MCP_INVALID: the transport's
- * 2025-06-18 revision dropped batches. */
+ * 2025-06-18 revision dropped batches (so berth does not speak 2025-03-26). */
 void mcp_classify(const cJSON *m, struct mcp_msg *out);
 
 /* {"jsonrpc": "2.0", "id": id, "result": result}; takes result. */
@@ -88,7 +88,8 @@ cJSON *mcp_tool_result(cJSON *structured);
 cJSON *mcp_tool_error(const struct berr *e);
 
 /* A new session of the credential's at version; its id lands in id. The credential's least
- * used sessions beyond MCP_SESSIONS_PER_CREDENTIAL, and all of its idle ones, end. */
+ * used sessions beyond MCP_SESSIONS_PER_CREDENTIAL end, as do all idle sessions and those
+ * of revoked keys. */
 int mcp_session_new(struct store *s, const char *credential_id, const char *version,
 		    char id[MCP_SESSION_ID_LEN + 1], struct berr *e) B_MUST_CHECK;
 /* B_ENOTFOUND unless id is a live session of credential_id; its version lands in version.

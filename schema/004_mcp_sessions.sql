@@ -1,7 +1,8 @@
 -- 004: MCP sessions (POST /api/v1/mcp, Streamable HTTP). A session is made by initialize and
 -- named by the Mcp-Session-Id header after it; it belongs to the sk- credential that made it
--- (another credential naming it finds nothing) and ends with DELETE, the credential's
--- revocation or deletion, or a day unused.
+-- (another credential naming it finds nothing) and ends with DELETE, a day unused, or its
+-- credential (revoked: its requests are 401; deleted: the rows go). Rows of ended sessions
+-- go at the next initialize of any key.
 CREATE TABLE mcp_sessions (
 	id TEXT PRIMARY KEY,                 -- 32 random hex digits
 	credential_id TEXT NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,

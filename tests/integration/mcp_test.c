@@ -81,6 +81,16 @@ static cJSON *call_tool(const char *sid, const char *tool, const char *args)
 	return res;
 }
 
+/* DELETE of the session sid with cred. */
+static void end_session(struct h_resp *r, const char *cred, const char *sid)
+{
+	char auth[H_KEY + 64], hs[160];
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cred);
+	snprintf(hs, sizeof(hs), "Mcp-Session-Id: %s", sid);
+	h_request(r, "DELETE", MCP, (const char *const[]){auth, hs, NULL}, NULL, 0);
+}
+
 static bool is_error(const cJSON *res)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItem(res, "isError"));
@@ -160,15 +170,9 @@ Test(mcp, a_session_lists_describes_and_calls_the_teams_services)
 	h_request(&r, "DELETE", MCP, (const char *const[]){"Authorization: Bearer x", NULL}, NULL, 0);
 	cr_assert(eq(long, r.status, 401));
 	h_resp_free(&r);
-	{
-		char auth[H_KEY + 64], hs[160];
-
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.sk);
-		snprintf(hs, sizeof(hs), "Mcp-Session-Id: %s", sid);
-		h_request(&r, "DELETE", MCP, (const char *const[]){auth, hs, NULL}, NULL, 0);
-		cr_assert(eq(long, r.status, 204), "%s", r.body);
-		h_resp_free(&r);
-	}
+	end_session(&r, t.sk, sid);
+	cr_assert(eq(long, r.status, 204), "%s", r.body);
+	h_resp_free(&r);
 	post(&r, t.sk, sid, NULL, "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\": \"ping\"}");
 	h_assert_error(&r, 404, "not_found", "Mcp-Session-Id");
 	h_resp_free(&r);
@@ -210,6 +214,12 @@ Test(mcp, tool_failures_are_results_with_is_error)
 	initialize(other.sk, other_sid, sizeof(other_sid));
 	post(&r, other.sk, sid, NULL, "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\": \"ping\"}");
 	h_assert_error(&r, 404, "not_found", "Mcp-Session-Id");
+	h_resp_free(&r);
+	end_session(&r, other.sk, sid);
+	h_assert_error(&r, 404, "not_found", "Mcp-Session-Id");
+	h_resp_free(&r);
+	post(&r, t.sk, sid, NULL, "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\": \"ping\"}");
+	cr_assert(eq(long, r.status, 200), "another key's DELETE ended nothing: %s", r.body);
 	h_resp_free(&r);
 	post(&r, other.sk, other_sid, NULL, "{\"jsonrpc\": \"2.0\", \"id\": 4, \"method\": "
 	     "\"tools/call\", \"params\": {\"name\": \"get_container_service\", \"arguments\": "
@@ -264,6 +274,15 @@ Test(mcp, protocol_errors_and_who_may_connect)
 	post(&r, t.sk, sid, "Origin: http://evil.test", "{\"jsonrpc\": \"2.0\", \"id\": 1, "
 	     "\"method\": \"ping\"}");
 	h_assert_error(&r, 403, "forbidden", "Origin");
+	h_resp_free(&r);
+	snprintf(auth, sizeof(auth), "Origin: %s", getenv("BERTH_TEST_URL")); /* this host */
+	post(&r, t.sk, sid, auth, "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"ping\"}");
+	cr_assert(eq(long, r.status, 200), "a page of this host may: %s", r.body);
+	h_resp_free(&r);
+	post(&r, t.sk, sid, "MCP-Protocol-Version: 2025-11-25", "{\"jsonrpc\": \"2.0\", \"id\": 1, "
+	     "\"method\": \"ping\"}");
+	h_assert_error(&r, 400, "validation_failed", "MCP-Protocol-Version");
+	cr_assert(strstr(r.body, "2025-06-18") != NULL, "names the session's: %s", r.body);
 	h_resp_free(&r);
 	post(&r, t.sk, sid, NULL, "{\"jsonrpc\": \"2.0\", \"id\": 9, \"method\": \"ping\"}");
 	cr_assert(eq(long, r.status, 200), "%s", r.body);

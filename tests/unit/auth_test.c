@@ -968,6 +968,9 @@ Test(auth, jwt_is_refused_on_mcp_and_agent_scopes)
 	cr_assert(eq(int, request_jwt(member, NULL, AUTH_MCP, &p, &e), B_EFORBIDDEN), "%s",
 		  e.message);
 	cr_assert(strstr(e.message, "sk-") != NULL, "%s", e.message);
+	/* a token that is no valid one is 401 there as anywhere */
+	cr_assert(eq(int, auth_request(st, &keys, "Bearer eyJnot.a.token", NULL, AUTH_MCP, &p, &e),
+		     B_EAUTH));
 }
 
 Test(auth, expired_jwt_on_request_is_401)

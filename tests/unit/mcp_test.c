@@ -36,6 +36,7 @@ Test(mcp, messages_are_requests_notifications_responses_or_invalid)
 		"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1e300,\"method\":\"ping\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}",
@@ -104,11 +105,12 @@ Test(mcp, answers_are_json_rpc_results_and_errors)
 Test(mcp, versions_are_agreed_or_the_newest_is_offered)
 {
 	cr_assert(mcp_version_supported("2025-06-18"));
-	cr_assert(mcp_version_supported("2025-03-26"));
+	cr_assert(mcp_version_supported("2025-11-25"));
+	cr_assert(mcp_version_supported("2025-03-26") == false, "its transport must take batches");
 	cr_assert(mcp_version_supported("2024-11-05") == false, "the HTTP+SSE transport's");
 	cr_assert(mcp_version_supported("not-a-version") == false);
 	cr_assert(mcp_version_supported(NULL) == false);
-	cr_assert(eq(str, (char *)mcp_version_negotiate("2025-03-26"), "2025-03-26"));
+	cr_assert(eq(str, (char *)mcp_version_negotiate("2025-06-18"), "2025-06-18"));
 	cr_assert(eq(str, (char *)mcp_version_negotiate("2099-01-01"), (char *)mcp_versions[0]));
 	cr_assert(eq(str, (char *)mcp_version_negotiate(NULL), (char *)mcp_versions[0]));
 }
@@ -350,8 +352,8 @@ Test(mcp, a_session_belongs_to_its_credential_until_it_ends)
 	cr_assert(eq(str, e.field, "Mcp-Session-Id"));
 	cr_assert(eq(int, mcp_session_end(fx.st, id, cred, &e), B_ENOTFOUND), "ended once");
 	cr_assert(eq(int, mcp_session_use(fx.st, "not-hex", cred, version, &e), B_ENOTFOUND));
-	cr_assert(eq(int, mcp_session_use(fx.st, "'; DROP TABLE mcp_sessions; --", cred, version,
-					  &e), B_ENOTFOUND));
+	cr_assert(eq(int, mcp_session_use(fx.st, "0123456789abcdef0123456789abcdef", cred,
+					  version, &e), B_ENOTFOUND), "well formed, never made");
 }
 
 Test(mcp, an_idle_session_is_gone_and_a_used_one_is_kept_fresh)
@@ -387,6 +389,40 @@ Test(mcp, a_credential_keeps_its_most_recently_used_sessions)
 	cr_assert(eq(int, mcp_session_use(fx.st, first, cred, version, &e), B_ENOTFOUND),
 		  "the least recently used went");
 	cr_assert(eq(int, mcp_session_use(fx.st, id, cred, version, &e), B_OK));
+}
+
+Test(mcp, a_new_session_is_kept_whatever_the_clock_says)
+{
+	char cred[UUID_STR_LEN + 1], id[MCP_SESSION_ID_LEN + 1], version[MCP_VERSION_MAX + 1];
+	struct berr e = {0};
+
+	credential(cred);
+	for (int i = 0; i < MCP_SESSIONS_PER_CREDENTIAL + 3; i++) {
+		cr_assert(eq(int, mcp_session_new(fx.st, cred, "2025-06-18", id, &e), B_OK));
+		cr_assert(eq(int, mcp_session_use(fx.st, id, cred, version, &e), B_OK),
+			  "session %d, made in the same second as others, was pruned at once", i);
+	}
+	cr_assert(eq(long, sessions_of(cred), MCP_SESSIONS_PER_CREDENTIAL));
+}
+
+Test(mcp, sessions_of_revoked_keys_and_idle_ones_go_at_the_next_initialize)
+{
+	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1], id[MCP_SESSION_ID_LEN + 1];
+	char idle[MCP_SESSION_ID_LEN + 1];
+	struct berr e = {0};
+
+	credential(a);
+	credential(b);
+	cr_assert(eq(int, mcp_session_new(fx.st, a, "2025-06-18", id, &e), B_OK));
+	cr_assert(eq(int, mcp_session_new(fx.st, a, "2025-06-18", idle, &e), B_OK));
+	fixture_exec("UPDATE mcp_sessions SET last_used_at = unixepoch() - 90000 WHERE id = ?",
+		     idle);
+	cr_assert(eq(long, sessions_of(a), 2));
+	cr_assert(eq(int, mcp_session_new(fx.st, b, "2025-06-18", id, &e), B_OK));
+	cr_assert(eq(long, sessions_of(a), 1), "a's idle session went at b's initialize");
+	fixture_exec("UPDATE credentials SET revoked_at = unixepoch() WHERE id = ?", a);
+	cr_assert(eq(int, mcp_session_new(fx.st, b, "2025-06-18", id, &e), B_OK));
+	cr_assert(eq(long, sessions_of(a), 0), "a's sessions went with its revocation");
 }
 
 Test(mcp, a_deleted_credentials_sessions_go_with_it)
