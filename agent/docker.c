@@ -110,8 +110,6 @@ static void call_setopts(struct docker *d, const struct call *c, const char *url
 	}
 }
 
-/* Runs c on d's handle; c->status gets the HTTP status (0 when none came). B_EIO when the
- * exchange failed; a caller whose write callback stopped it on purpose says why itself. */
 /* Why an exchange failed, in words about the socket: curl names a connect() that failed on
  * a unix socket as one to "localhost port 80". */
 static const char *call_failure(struct docker *d, CURLcode cc)
@@ -129,6 +127,8 @@ static const char *call_failure(struct docker *d, CURLcode cc)
 	return d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc);
 }
 
+/* Runs c on d's handle; c->status gets the HTTP status (0 when none came). B_EIO when the
+ * exchange failed; a caller whose write callback stopped it on purpose says why itself. */
 static int call_perform(struct docker *d, struct call *c, struct berr *e)
 {
 	struct curl_slist *hdrs;

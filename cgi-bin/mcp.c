@@ -195,6 +195,19 @@ static void post(struct http_ctx *ctx, struct http_req *r, const struct principa
 	cJSON_Delete(msg);
 }
 
+/* sk- keys only, in Authorization (a missing one is asked for as such). */
+static int mcp_auth(struct http_ctx *ctx, struct http_req *r, struct principal *p,
+		    struct berr *e)
+{
+	const char *authz = http_header(r, "Authorization");
+	int rc = http_auth(ctx, r, AUTH_MCP, p, e);
+
+	if (rc && !(authz && *authz))
+		snprintf(e->message, sizeof(e->message), "missing credential: send Authorization: "
+			 "Bearer sk-... (an integration key)");
+	return rc;
+}
+
 static void handle(struct http_ctx *ctx, struct http_req *r)
 {
 	const char *seg[1], *sid = http_header(r, "Mcp-Session-Id");
@@ -206,7 +219,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	else if (!origin_ok(r))
 		http_fail(r, B_EFORBIDDEN, "Origin", "a request from another site's page (Origin) is "
 			  "refused");
-	else if (http_auth(ctx, r, AUTH_MCP, &p, &e) ||
+	else if (mcp_auth(ctx, r, &p, &e) ||
 		 (strcmp(r->method, "DELETE") == 0 && sid &&
 		  mcp_session_end(ctx->store, sid, p.credential_id, &e)))
 		http_respond_error(r, &e);

@@ -367,6 +367,14 @@ int mcp_session_new(struct store *s, const char *credential_id, const char *vers
 	return store_exec_stmt(s, st, e);
 }
 
+/* One 404 for every session that is not there, whichever the reason. */
+static int no_session(struct berr *e)
+{
+	return berr_set(e, B_ENOTFOUND, "Mcp-Session-Id", "no such MCP session (it ended, went "
+			"unused for a day, or is another key's): send initialize without "
+			"Mcp-Session-Id to start one");
+}
+
 static bool session_id_valid(const char *id)
 {
 	if (!id || strlen(id) != MCP_SESSION_ID_LEN)
@@ -389,16 +397,14 @@ int mcp_session_use(struct store *s, const char *id, const char *credential_id,
 	int rc;
 
 	if (!session_id_valid(id))
-		return berr_set(e, B_ENOTFOUND, "Mcp-Session-Id", "no such MCP session: send "
-				"initialize (without Mcp-Session-Id) to start one");
+		return no_session(e);
 	if (!(st = store_stmt(s, get_sql, e)))
 		return B_ESTORE;
 	store_bind_text(st, 1, id);
 	store_bind_text(st, 2, credential_id);
 	store_bind_int(st, 3, now - MCP_SESSION_IDLE_S);
 	if ((rc = store_step(s, st, e)) == SQLITE_DONE)
-		return berr_set(e, B_ENOTFOUND, "Mcp-Session-Id", "no such MCP session (it ended, "
-				"or was never this credential's): send initialize to start one");
+		return no_session(e);
 	if (rc != SQLITE_ROW)
 		return rc;
 	snprintf(version, MCP_VERSION_MAX + 1, "%s", store_col_text(st, 0));
@@ -421,7 +427,7 @@ int mcp_session_end(struct store *s, const char *id, const char *credential_id, 
 	int rc;
 
 	if (!session_id_valid(id))
-		return berr_set(e, B_ENOTFOUND, "Mcp-Session-Id", "no such MCP session");
+		return no_session(e);
 	if (!(st = store_stmt(s, sql, e)))
 		return B_ESTORE;
 	store_bind_text(st, 1, id);
@@ -430,6 +436,6 @@ int mcp_session_end(struct store *s, const char *id, const char *credential_id, 
 	if ((rc = store_exec_stmt(s, st, e)))
 		return rc;
 	if (store_changes(s) == 0)
-		return berr_set(e, B_ENOTFOUND, "Mcp-Session-Id", "no such MCP session");
+		return no_session(e);
 	return B_OK;
 }

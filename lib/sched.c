@@ -390,7 +390,6 @@ static int sched_stopping(struct store *s, const cJSON *svc, const cJSON *reps,
 	return sched_set_service(s, svc, "stopped", "", e);
 }
 
-/* Places `need` more replicas of svc; returns how many could not be placed. */
 /* Places up to need replicas; *unplaced says how many found no agent, *online how many of
  * the team's agents could take one at all (online, with a container runtime unless
  * external). */

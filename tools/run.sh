@@ -27,9 +27,20 @@ fi
 lighttpd -tt -f "$var/lighttpd.conf" >/dev/null
 
 pids=()
+# SIGTERM to each process, 10 s for them to end (a second Ctrl-C meanwhile changes nothing),
+# then SIGKILL to each one's process group: whatever outlived its leader goes too (the
+# FastCGI programs of a lighttpd that died).
 stop() {
-	trap - INT TERM HUP EXIT
+	trap '' INT TERM HUP
+	trap - EXIT
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for _ in $(seq 100); do
+		left=""
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
 trap stop EXIT
@@ -50,6 +61,13 @@ if [ -n "$interrupted" ]; then
 	echo "berth: stopping"
 	exit 0
 fi
+for p in "${pids[@]}"; do
+	if ! kill -0 "$p" 2>/dev/null; then
+		echo "berth: gatewayd or lighttpd did not start (is another berth serving port $port" \
+			"or $gwport?); see $var/log/" >&2
+		exit 1
+	fi
+done
 docker_note="Docker engine at /var/run/docker.sock"
 [ -S /var/run/docker.sock ] || docker_note="no Docker engine found: the agent reports its runtime as unavailable"
 # The local agent dials gatewayd's loopback port itself: lighttpd fronts agents on other
@@ -61,9 +79,10 @@ pids+=($!)
 echo "berth: serving http://$bind:$port/ with gatewayd on 127.0.0.1:$gwport and agent \"local\" dialing it there ($docker_note)."
 echo "berth: logs in $var/log/ (lighttpd.log, programs.log, gatewayd.log, agent.log)."
 echo "berth: Ctrl-C stops berth; running containers stay up and the agent adopts them next time."
-wait -n "${pids[@]}" || true
+[ -n "$interrupted" ] || wait -n "${pids[@]}" || true
 if [ -n "$interrupted" ]; then
 	echo "berth: stopping"
 else
 	echo "berth: a process exited unexpectedly (see $var/log/); stopping the rest" >&2
+	exit 1
 fi

@@ -449,18 +449,29 @@ Test(gateway_restart, a_second_gatewayd_on_a_busy_port_leaves_the_agents_alone)
 	cr_assert(fgets(port, sizeof(port), f) != NULL, "%s", path);
 	fclose(f);
 	port[strcspn(port, "\n")] = '\0';
-	snprintf(cmd, sizeof(cmd), "'%s/bin/berth-gatewayd' --listen 127.0.0.1:%s --socket "
-		 "'%s.second' >> '%s/gatewayd-second.log' 2>&1", getenv("BERTH_BUILD"), port,
-		 getenv("BERTH_TEST_GWSOCK"), getenv("BERTH_TEST_STATE"));
+	/* berth-gatewayd next to the harness's berth-agent */
+	snprintf(path, sizeof(path), "%s", getenv("BERTH_TEST_AGENT"));
+	snprintf(path + strlen(path) - strlen("berth-agent"), sizeof(path) - strlen(path) +
+		 strlen("berth-agent"), "berth-gatewayd");
+	snprintf(cmd, sizeof(cmd), "'%s' --listen 127.0.0.1:%s --socket '%s.second' >> "
+		 "'%s/gatewayd-second.log' 2>&1", path, port, getenv("BERTH_TEST_GWSOCK"),
+		 getenv("BERTH_TEST_STATE"));
 	status = system(cmd);
-	failed = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0;
+	failed = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1;
 	cr_assert(failed, "the second gatewayd should fail to listen (status %d)", status);
+	snprintf(path, sizeof(path), "%s/gatewayd-second.log", getenv("BERTH_TEST_STATE"));
+	f = fopen(path, "r");
+	cr_assert(f != NULL, "%s", path);
+	cr_assert(fread(cmd, 1, sizeof(cmd) - 1, f) > 0);
+	fclose(f);
+	cr_assert(strstr(cmd, "cannot listen on") != NULL, "it ran and failed for its port");
 	cr_assert(eq(long, h_db_count(ONLINE_SQL, t.team), 1), "its agent was marked offline");
 }
 
 Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 {
 	char id[H_ID], cid[128], after[128];
+	bool exited_502;
 	int status = -1;
 	pid_t pid;
 
@@ -482,15 +493,21 @@ Test(gateway_restart, agents_reconnect_and_the_service_returns_to_running)
 	}
 	usleep(1500 * 1000);
 	h_gatewayd_restart();
-	cr_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
-	cr_assert(eq(int, WEXITSTATUS(status), 0), "the call in flight was not a 502");
+	for (int i = 0; i < DEADLINE_MS / 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(100 * 1000);
+	if (kill(pid, 0) == 0 && waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL); /* no answer in time: status says killed */
+		waitpid(pid, &status, 0);
+	}
+	exited_502 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	cr_assert(exited_502, "the call in flight was not a 502");
 	for (int i = 0; i < DEADLINE_MS / 100 && !agent_log_has("survivor", "the connection to "
 							 "gatewayd ended during the call"); i++)
 		usleep(100 * 1000);
 	cr_assert(agent_log_has("survivor", "the connection to gatewayd ended during the call"));
 	cr_assert(agent_log_has("survivor", "the caller went away") == false);
-	/* gatewayd marks every agent offline before it listens on its socket; the agent dials
-	 * again */
+	/* gatewayd marks every agent offline once it listens, before it accepts; the agent
+	 * dials again */
 	for (int i = 0; i < DEADLINE_MS / 100 && h_gateway_metric("berth_gateway_sessions") < 0; i++)
 		usleep(100 * 1000);
 	wait_online(1);

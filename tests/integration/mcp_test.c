@@ -309,6 +309,7 @@ Test(mcp, protocol_errors_and_who_may_connect)
 	h_request(&r, "POST", MCP, (const char *const[]){"Content-Type: application/json", NULL},
 		  "{}", 2);
 	h_assert_error(&r, 401, "unauthenticated", NULL);
+	cr_assert(strstr(r.body, "Bearer sk-") != NULL, "asks for an sk- key: %s", r.body);
 	h_resp_free(&r);
 	/* berth sends nothing unasked: no GET stream */
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.sk);

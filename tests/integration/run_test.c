@@ -144,7 +144,8 @@ Test(make_run, ctrl_c_stops_every_process_it_started)
 	cr_assert(eq(long, status_of(port, "/"), 200), "make run did not serve on %d", port);
 	/* the programs serve: a call without a credential reaches one */
 	cr_assert(eq(long, status_of(port, "/api/v1/r/containers"), 401));
-	cr_assert(processes_of_run(left, 64) >= 4, "gatewayd, lighttpd, the agent and programs");
+	cr_assert(processes_of_run(left, 64) >= 5, "the script, gatewayd, lighttpd, the agent "
+		  "and programs");
 
 	cr_assert(kill(-pid, SIGINT) == 0); /* Ctrl-C */
 	for (int i = 0; i < 150 && waitpid(pid, &status, WNOHANG) == 0; i++)
