@@ -408,7 +408,16 @@ int control_listen(struct gw *gw)
 		return B_EINVAL;
 	}
 	memcpy(a.sun_path, gw->opts.socket, strlen(gw->opts.socket) + 1);
-	unlink(gw->opts.socket); /* a stale socket of a previous run */
+	/* a socket left by a previous run goes; one another gatewayd still serves stays its own */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		log_error("control socket %s: another berth-gatewayd answers there", gw->opts.socket);
+		close(fd);
+		return B_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(gw->opts.socket);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(gw->opts.socket, 0660) ||
 	    listen(fd, SOMAXCONN_BURST)) {
