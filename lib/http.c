@@ -253,6 +253,9 @@ void http_respond_json(struct http_req *r, int status, const cJSON *body,
 	free(s);
 }
 
+/* RFC 9110: a 401 names the scheme that would be accepted. */
+#define WWW_AUTHENTICATE "WWW-Authenticate: Bearer realm=\"berth\"\r\n"
+
 void http_respond_error(struct http_req *r, const struct berr *e)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -265,7 +268,7 @@ void http_respond_error(struct http_req *r, const struct berr *e)
 	cJSON_AddStringToObject(o, "request_id", r->request_id);
 	if (status >= 500)
 		log_error("%s %s %s: %d %s", r->request_id, r->method, r->path, status, e->message);
-	http_respond_json(r, status, o, r->allow);
+	http_respond_json(r, status, o, status == 401 ? WWW_AUTHENTICATE : r->allow);
 	cJSON_Delete(o);
 }
 

@@ -430,6 +430,8 @@ Test(proxy, platform_errors_and_roles)
 	h_request(&r, "GET", "/api/v1/r/containers/echo/echo", NULL, NULL, 0);
 	h_assert_error(&r, 401, "unauthenticated", "Authorization");
 	cr_assert(not(eq(ptr, strstr(r.body, "or X-Berth-Key"), NULL)), "names both: %s", r.body);
+	cr_assert(h_header(&r, "WWW-Authenticate", auth, sizeof(auth)), "%s", r.headers);
+	cr_assert(eq(str, auth, "Bearer realm=\"berth\""));
 	h_resp_free(&r);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.sk);
 	h[1] = NULL;
