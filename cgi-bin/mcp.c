@@ -44,22 +44,18 @@ static bool origin_ok(struct http_req *r)
 static cJSON *tool_list(struct http_ctx *ctx, const struct principal *p, const struct mcp_call *c,
 			struct berr *e)
 {
+	const struct page pg = {c->current_page, c->per_page};
 	cJSON *out = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(out, "container_list");
-	cJSON *meta = cJSON_CreateObject();
 	long total = 0;
 
-	if (!out || !list || !meta)
+	if (!out || !list)
 		abort();
-	if (catalog_list(ctx->store, p->team_id, (c->current_page - 1) * c->per_page, c->per_page,
+	if (catalog_list(ctx->store, p->team_id, (pg.current_page - 1) * pg.per_page, pg.per_page,
 			 list, &total, e)) {
-		cJSON_Delete(meta);
 		cJSON_Delete(out);
 		return NULL;
 	}
-	cJSON_AddNumberToObject(meta, "current_page", (double)c->current_page);
-	cJSON_AddNumberToObject(meta, "per_page", (double)c->per_page);
-	cJSON_AddNumberToObject(meta, "total_count", (double)total);
-	cJSON_AddItemToObject(out, "page_meta", meta);
+	http_page_meta(out, &pg, total);
 	return out;
 }
 
@@ -195,19 +191,6 @@ static void post(struct http_ctx *ctx, struct http_req *r, const struct principa
 	cJSON_Delete(msg);
 }
 
-/* sk- keys only, in Authorization (a missing one is asked for as such). */
-static int mcp_auth(struct http_ctx *ctx, struct http_req *r, struct principal *p,
-		    struct berr *e)
-{
-	const char *authz = http_header(r, "Authorization");
-	int rc = http_auth(ctx, r, AUTH_MCP, p, e);
-
-	if (rc && !(authz && *authz))
-		snprintf(e->message, sizeof(e->message), "missing credential: send Authorization: "
-			 "Bearer sk-... (an integration key)");
-	return rc;
-}
-
 static void handle(struct http_ctx *ctx, struct http_req *r)
 {
 	const char *seg[1], *sid = http_header(r, "Mcp-Session-Id");
@@ -219,7 +202,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	else if (!origin_ok(r))
 		http_fail(r, B_EFORBIDDEN, "Origin", "a request from another site's page (Origin) is "
 			  "refused");
-	else if (mcp_auth(ctx, r, &p, &e) ||
+	else if (http_auth(ctx, r, AUTH_MCP, &p, &e) ||
 		 (strcmp(r->method, "DELETE") == 0 && sid &&
 		  mcp_session_end(ctx->store, sid, p.credential_id, &e)))
 		http_respond_error(r, &e);

@@ -345,8 +345,9 @@ int auth_request(struct store *s, const struct auth_keys *k, const char *authori
 	int rc;
 
 	if (!authorization || !*authorization)
-		return berr_set(e, B_EAUTH, "Authorization",
-				"missing credential: send Authorization: Bearer <token or key>");
+		return berr_set(e, B_EAUTH, "Authorization", "missing credential: send "
+				"Authorization: Bearer %s", scope == AUTH_MCP ?
+				"sk-... (an integration key)" : "<token or key>");
 	if (strlen(authorization) > AUTH_HEADER_MAX || strncasecmp(authorization, "Bearer ", 7) != 0)
 		return berr_set(e, B_EAUTH, "Authorization",
 				"the Authorization header must be Bearer <token or key>");

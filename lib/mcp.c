@@ -298,36 +298,39 @@ void mcp_call_free(struct mcp_call *c)
 	c->args = NULL;
 }
 
+/* {"content": [{"type": "text", "text": text}], "structuredContent", "isError"}; takes
+ * structured. */
+static cJSON *tool_answer(const char *text, cJSON *structured, bool is_error)
+{
+	cJSON *r = must_obj(), *content = cJSON_AddArrayToObject(r, "content"), *item = must_obj();
+
+	cJSON_AddStringToObject(item, "type", "text");
+	cJSON_AddStringToObject(item, "text", text);
+	cJSON_AddItemToArray(content, item);
+	cJSON_AddItemToObject(r, "structuredContent", structured);
+	cJSON_AddBoolToObject(r, "isError", is_error);
+	return r;
+}
+
 cJSON *mcp_tool_result(cJSON *structured)
 {
-	cJSON *r = must_obj(), *content = cJSON_AddArrayToObject(r, "content"), *text = must_obj();
 	char *s = json_print(structured);
+	cJSON *r = tool_answer(s, structured, false);
 
-	cJSON_AddStringToObject(text, "type", "text");
-	cJSON_AddStringToObject(text, "text", s);
 	free(s);
-	cJSON_AddItemToArray(content, text);
-	cJSON_AddItemToObject(r, "structuredContent", structured);
-	cJSON_AddBoolToObject(r, "isError", false);
 	return r;
 }
 
 cJSON *mcp_tool_error(const struct berr *e)
 {
-	cJSON *r = must_obj(), *content = cJSON_AddArrayToObject(r, "content"), *text = must_obj();
 	cJSON *env = must_obj();
 
-	cJSON_AddStringToObject(text, "type", "text");
-	cJSON_AddStringToObject(text, "text", e->message);
-	cJSON_AddItemToArray(content, text);
 	cJSON_AddStringToObject(env, "error_message", e->message);
 	cJSON_AddStringToObject(env, "error_code", e->code ? e->code : "internal_error");
 	if (e->field[0])
 		cJSON_AddStringToObject(env, "field", e->field);
 	cJSON_AddNumberToObject(env, "status", e->status ? e->status : 500);
-	cJSON_AddItemToObject(r, "structuredContent", env);
-	cJSON_AddBoolToObject(r, "isError", true);
-	return r;
+	return tool_answer(e->message, env, true);
 }
 
 /* ---- sessions ---- */

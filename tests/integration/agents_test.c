@@ -437,15 +437,13 @@ static bool agent_log_has(const char *name, const char *needle)
  * and its log (gatewayd-second.log) says why. */
 static bool second_gatewayd_refused(const char *listen, bool same_socket, const char *why)
 {
-	char bin[4200], cmd[8192], log[4200], text[8192] = "";
+	char bin[4200], cmd[16384], log[4200], text[8192] = "";
 	bool refused;
 	size_t n;
 	int status;
 	FILE *f;
 
-	snprintf(bin, sizeof(bin), "%s", getenv("BERTH_TEST_AGENT"));
-	snprintf(bin + strlen(bin) - strlen("berth-agent"), sizeof(bin) - strlen(bin) +
-		 strlen("berth-agent"), "berth-gatewayd");
+	h_gatewayd_bin(bin, sizeof(bin));
 	snprintf(log, sizeof(log), "%s/gatewayd-second.log", getenv("BERTH_TEST_STATE"));
 	unlink(log);
 	/* (one that does start would serve forever: timeout ends it, with status 124) */
@@ -465,20 +463,13 @@ static bool second_gatewayd_refused(const char *listen, bool same_socket, const 
  * or control socket, and leaves its agents online. */
 Test(gateway_restart, a_second_gatewayd_leaves_the_running_one_alone)
 {
-	char port[16] = "", path[4200], listen[64], id[H_ID];
-	FILE *f;
+	char listen[64], id[H_ID];
 
 	h_agent_start("first", t.ak, NULL);
 	wait_online(1);
 	deploy("first-svc", NULL, id);
 	wait_status(id, "running");
-	snprintf(path, sizeof(path), "%s/gwport", getenv("BERTH_TEST_STATE"));
-	f = fopen(path, "r");
-	cr_assert(f != NULL, "%s", path);
-	cr_assert(fgets(port, sizeof(port), f) != NULL, "%s", path);
-	fclose(f);
-	port[strcspn(port, "\n")] = '\0';
-	snprintf(listen, sizeof(listen), "127.0.0.1:%s", port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%ld", h_state_number("gwport"));
 	cr_assert(second_gatewayd_refused(listen, false, "cannot listen on"));
 	cr_assert(eq(long, h_db_count(ONLINE_SQL, t.team), 1), "its agent was marked offline");
 	cr_assert(second_gatewayd_refused("127.0.0.1:0", true, "another berth-gatewayd answers"));

@@ -635,7 +635,7 @@ static void h_register_pid(pid_t pid)
 	close(fd);
 }
 
-static long h_state_number(const char *file)
+long h_state_number(const char *file)
 {
 	char path[4096], buf[32] = "";
 	FILE *f;
@@ -645,6 +645,14 @@ static long h_state_number(const char *file)
 	cr_assert(f && fgets(buf, sizeof(buf), f), "cannot read %s", path);
 	fclose(f);
 	return strtol(buf, NULL, 10);
+}
+
+void h_gatewayd_bin(char *out, size_t n)
+{
+	snprintf(out, n, "%s", env_or_die("BERTH_TEST_AGENT"));
+	cr_assert(strlen(out) >= strlen("berth-agent"));
+	snprintf(out + strlen(out) - strlen("berth-agent"), n - strlen(out) + strlen("berth-agent"),
+		 "berth-gatewayd");
 }
 
 void h_gatewayd_restart(void)
@@ -658,8 +666,7 @@ void h_gatewayd_restart(void)
 	for (int i = 0; i < 50 && kill((pid_t)old, 0) == 0; i++)
 		usleep(100 * 1000);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%ld", port);
-	snprintf(bin, sizeof(bin), "%s", env_or_die("BERTH_TEST_AGENT"));
-	snprintf(bin + strlen(bin) - strlen("berth-agent"), sizeof(bin), "berth-gatewayd");
+	h_gatewayd_bin(bin, sizeof(bin));
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {

@@ -91,6 +91,10 @@ void h_agent_name(char *out, size_t n, const char *name);
 /* Kills berth-gatewayd (SIGKILL, as a crash) and starts it again on the same port, with the
  * harness's settings; run.sh stops the new one at the end. */
 void h_gatewayd_restart(void);
+/* The berth-gatewayd binary the harness runs (next to BERTH_TEST_AGENT) into out. */
+void h_gatewayd_bin(char *out, size_t n);
+/* The number in a file of the run's state directory (gwport, gatewayd.pid). */
+long h_state_number(const char *file);
 /* Polls SELECT count(*)-style sql (one text parameter) until it returns want or ms pass;
  * returns the last value. */
 long h_wait_count(const char *sql, const char *param, long want, int ms);
