@@ -138,7 +138,8 @@ struct bufferevent *keepalive_take(const char *where)
 		if (strcmp(i->where, where) != 0)
 			continue;
 		bev = idle_remove(i, true);
-		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		/* still reading, its write side disabled: the taker sets its callbacks before the
+		 * loop looks again, and no epoll change is made */
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		if (still_open(bev))
 			return bev;

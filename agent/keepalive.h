@@ -21,7 +21,9 @@
 /* Keeps bev (connected to where, "host:port", its answer complete, nothing unread or
  * unwritten) for reuse, or frees it when the pool is full. The pool owns it either way. */
 void keepalive_put(struct event_base *base, const char *where, struct bufferevent *bev);
-/* The most recently kept live connection to where, now the caller's, or NULL. */
+/* The most recently kept live connection to where, now the caller's, or NULL. It is still
+ * reading, with no callbacks: the caller sets its own before the loop runs again. Its write
+ * side is disabled (evwrite.h). */
 struct bufferevent *keepalive_take(const char *where);
 /* Closes every idle connection: the agent (or a test) is ending its event loop. */
 void keepalive_close_all(void);

@@ -7,6 +7,7 @@
 #include "berth.h"
 #include "clock.h"
 #include "evread.h"
+#include "evwrite.h"
 #include "hop.h"
 #include "keepalive.h"
 #include "upstream.h"
@@ -177,7 +178,10 @@ void upstream_free(struct upstream *u)
 		return;
 	if (u->busy) {
 		u->released = true;
-		bufferevent_disable(u->bev, EV_READ | EV_WRITE);
+		/* a connection for the pool goes on reading (up_report): no callback runs before
+		 * the one in hand ends and up_destroy pools it */
+		if (!(u->finished && u->keep))
+			bufferevent_disable(u->bev, EV_READ | EV_WRITE);
 		return;
 	}
 	up_destroy(u);
@@ -219,7 +223,8 @@ static void up_report(struct upstream *u, int rc, const struct berr *e)
 	u->finished = true;
 	u->keep = rc == B_OK && up_reusable(u);
 	u->state = UP_DONE;
-	bufferevent_disable(u->bev, EV_READ | EV_WRITE);
+	/* a kept connection goes on reading: the pool watches it from the same event */
+	bufferevent_disable(u->bev, u->keep ? EV_WRITE : EV_READ | EV_WRITE);
 	evtimer_del(u->deadline);
 	if (!u->released)
 		u->cb.finish(u->arg, rc, e);
@@ -297,6 +302,7 @@ static void head_send(struct upstream *u, enum up_framing f, long long length)
 	bufferevent_write_buffer(u->bev, u->head_out);
 	evbuffer_free(u->head_out);
 	u->head_out = NULL;
+	evwrite_push(u->bev, UPSTREAM_IO_MAX);
 }
 
 /* The answer's head is due timeout_ms after the request's last byte so far: an upload runs
@@ -315,6 +321,9 @@ void upstream_write(struct upstream *u, const void *p, size_t n)
 		return;
 	if (u->framing == FRAME_PENDING)
 		head_send(u, FRAME_CHUNKED, 0);
+	/* the body goes from the loop, which tells when the socket took it (cb.drained) */
+	if (!(bufferevent_get_enabled(u->bev) & EV_WRITE))
+		bufferevent_enable(u->bev, EV_WRITE);
 	u->body_sent += (long long)n;
 	if (u->framing == FRAME_CHUNKED) {
 		evbuffer_add_printf(bufferevent_get_output(u->bev), "%zx\r\n", n);
@@ -335,6 +344,7 @@ void upstream_end(struct upstream *u)
 		head_send(u, FRAME_NONE, 0);
 	else if (u->framing == FRAME_CHUNKED)
 		bufferevent_write(u->bev, "0\r\n\r\n", 5);
+	evwrite_push(u->bev, UPSTREAM_IO_MAX);
 	up_deadline_restart(u);
 }
 
@@ -703,8 +713,8 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 {
 	struct upstream *u = arg;
 
-	(void)bev;
 	up_enter(u);
+	evwrite_idle(bev);
 	if (!stopped(u) && u->cb.drained)
 		u->cb.drained(u->arg);
 	up_leave(u);
@@ -859,7 +869,12 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	head_build(u, rq);
 	if (rq->content_length >= 0)
 		head_send(u, FRAME_LENGTH, rq->content_length);
-	if (rq->bev || u->reused) {
+	if (u->reused) {
+		/* connected, reading, its write side idle (evwrite.h): the head is on its way */
+		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
+		bufferevent_enable(u->bev, EV_READ);
+		evwrite_push(u->bev, UPSTREAM_IO_MAX);
+	} else if (rq->bev) {
 		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
 		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 		up_nodelay(u);

@@ -1,5 +1,6 @@
 #include "berth.h"
 #include "evread.h"
+#include "evwrite.h"
 #include "h2.h"
 #include "log.h"
 
@@ -28,6 +29,7 @@ struct h2_conn {
 	int depth;               /* > 0 while nghttp2 is calling us: no session_send then */
 	bool dead;
 	bool out_full;           /* DATA waits for the socket's queue to drain (H2_OUT_HIGH) */
+	struct event *push;      /* writes what h2_flush queued, once the callback in hand ends */
 };
 
 /* Acknowledges what st passed on, short of a remainder that keeps the window it grants
@@ -109,6 +111,23 @@ static void h2_flush(struct h2_conn *c)
 	c->depth--;
 	if (rv)
 		log_warn("h2: send failed: %s", nghttp2_strerror(rv));
+	/* not at once: what the rest of this callback sends (a head, its body, its end) goes in
+	 * the same write */
+	event_active(c->push, EV_WRITE, 0);
+}
+
+/* A push leaves bytes behind whenever DATA is held back (out_full: H2_OUT_HIGH queued), so
+ * the loop's write, and h2_on_write with it, always follows to resume the streams. */
+_Static_assert(H2_IO_MAX < H2_OUT_HIGH, "a push must not empty a full queue");
+
+static void h2_on_push(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->dead)
+		evwrite_push(c->bev, H2_IO_MAX);
 }
 
 static ssize_t cb_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *u)
@@ -360,8 +379,10 @@ static void h2_on_write(struct bufferevent *bev, void *arg)
 {
 	struct h2_conn *c = arg;
 
-	(void)bev;
-	if (c->dead || !c->out_full)
+	if (c->dead)
+		return;
+	evwrite_idle(bev);
+	if (!c->out_full)
 		return;
 	c->out_full = false;
 	for (struct h2_link *l = c->streams; l; l = l->next) {
@@ -442,6 +463,7 @@ static void h2_conn_kill(struct h2_conn *c)
 		return;
 	c->dead = true;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_del(c->push);
 	h2_close_streams(c);
 	if (c->cb.conn_closed)
 		c->cb.conn_closed(c, c->arg);
@@ -471,7 +493,8 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	struct h2_conn *c = calloc(1, sizeof(*c));
 	int rv;
 
-	if (!c || nghttp2_session_callbacks_new(&cbs) || nghttp2_option_new(&opt))
+	if (!c || nghttp2_session_callbacks_new(&cbs) || nghttp2_option_new(&opt) ||
+	    !(c->push = event_new(bufferevent_get_base(bev), -1, 0, h2_on_push, c)))
 		abort();
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	/* nghttp2's guard against rapid reset (CVE-2023-44487): past 1000 RST_STREAM, 33 a second,
@@ -502,12 +525,19 @@ struct h2_conn *h2_conn_new(struct bufferevent *bev, bool server, const struct h
 	    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW)) {
 		if (!rv)
 			nghttp2_session_del(c->session);
+		event_free(c->push);
 		free(c);
 		return NULL;
 	}
 	bufferevent_setcb(bev, h2_on_read, h2_on_write, h2_on_event, c);
 	bufferevent_setwatermark(bev, EV_WRITE, H2_OUT_HIGH / 2, 0);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
+	/* frames go to the socket as h2_flush makes them (evwrite.h); a TLS connection writes
+	 * from the loop */
+	if (evwrite_direct(bev))
+		bufferevent_disable(bev, EV_WRITE);
+	else
+		bufferevent_enable(bev, EV_WRITE);
 	h2_nodelay(bev);
 	/* libevent moves at most 16 KiB per read or write call by default: a bulk stream would
 	 * cost a system call (and an epoll change) per 16 KiB */
@@ -526,6 +556,7 @@ void h2_conn_free(struct h2_conn *c)
 	c->dead = true;
 	h2_close_streams(c);
 	nghttp2_session_del(c->session);
+	event_free(c->push);
 	bufferevent_free(c->bev);
 	free(c);
 }
