@@ -193,6 +193,13 @@ static int proxy_flush(void *arg)
 	return http_stream_flush(c->r) < 0;
 }
 
+static int proxy_end(void *arg)
+{
+	struct proxy_call *c = arg;
+
+	return http_stream_end(c->r) < 0;
+}
+
 /* Replicas in route.c's order until one answers; only a call whose body was not sent yet is
  * tried again. */
 static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *rt,
@@ -210,6 +217,7 @@ static int proxy_call(struct http_ctx *ctx, struct proxy_call *c, struct route *
 	t.on_head = proxy_head;
 	t.on_data = proxy_data;
 	t.on_flush = proxy_flush;
+	t.on_end = proxy_end;
 	t.arg = c;
 	t.head_timeout_ms = ctx->app->cfg.invoke_timeout_s * 1000 + 5000; /* the agent's first */
 	for (int k = 0; k < TRIES && (rep = route_next(rt)); k++) {
@@ -288,7 +296,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 			log_info("%s %s %s: cut short: %s", r->request_id, r->method, r->path,
 				 e.message);
 	}
-	http_stream_hold(r, NULL, 0); /* hold goes with this frame; tunnel_stream_run flushed it */
+	http_stream_hold(r, NULL, 0); /* hold goes with this frame; tunnel_stream_run ended it */
 }
 
 int main(int argc, char **argv)

@@ -105,6 +105,14 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 		FCGX_PutStr(body, (int)len, r->fcgx->out);
 }
 
+/* The head's bytes, into the hold like the body's when there is one. */
+static int head_put(struct http_req *r, const char *p, size_t n)
+{
+	if (r->hold)
+		return http_stream_write(r, p, n);
+	return FCGX_PutStr(p, (int)n, r->fcgx->out) < 0 ? -1 : 0;
+}
+
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n)
 {
 	char head[64 + REQUEST_ID_MAX];
@@ -118,14 +126,14 @@ int http_stream_head(struct http_req *r, int status, char *const *lines, size_t 
 	/* every answer names its request (API.md section 2): lines hold no X-Request-ID */
 	len = snprintf(head, sizeof(head), "Status: %d %s\r\nX-Request-ID: %s\r\n", status,
 		       http_reason(status), r->request_id);
-	if (FCGX_PutStr(head, len, r->fcgx->out) < 0)
+	if (head_put(r, head, (size_t)len) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (FCGX_PutS(lines[i], r->fcgx->out) < 0 || FCGX_PutS("\r\n", r->fcgx->out) < 0)
+		if (head_put(r, lines[i], strlen(lines[i])) < 0 || head_put(r, "\r\n", 2) < 0)
 			return -1;
-	if (FCGX_PutS("\r\n", r->fcgx->out) < 0)
+	if (head_put(r, "\r\n", 2) < 0)
 		return -1;
-	return FCGX_FFlush(r->fcgx->out);
+	return r->hold ? 0 : FCGX_FFlush(r->fcgx->out);
 }
 
 /* A streamed body goes out in FastCGI records of up to FCGI_RECORD_MAX bytes, written
@@ -208,6 +216,20 @@ int http_stream_flush(struct http_req *r)
 
 	r->held = 0;
 	return n ? stream_records(r, r->hold, n) : 0;
+}
+
+int http_stream_end(struct http_req *r)
+{
+	FCGX_Stream *out = r->fcgx->out;
+	size_t n = r->held;
+
+	/* libfcgi's own buffer takes what fits: FCGX_Finish_r writes it with the records that
+	 * end the request, so a small answer costs one write */
+	if (n && n <= (size_t)(out->stop - out->wrNext)) {
+		r->held = 0;
+		return FCGX_PutStr(r->hold, (int)n, out) == (int)n ? 0 : -1;
+	}
+	return http_stream_flush(r);
 }
 
 int http_stream_write(struct http_req *r, const void *p, size_t n)

@@ -92,12 +92,16 @@ void http_fail(struct http_req *r, int rc, const char *field, const char *fmt, .
  * -1 when the caller is gone. */
 int http_stream_head(struct http_req *r, int status, char *const *lines, size_t n);
 int http_stream_write(struct http_req *r, const void *p, size_t n);
-/* From now on http_stream_write holds body bytes in buf and writes them when it is full, in
- * records of up to HTTP_STREAM_HOLD bytes, so many small writes become one. The caller owns
- * buf and calls http_stream_flush whenever it would wait for more, and before buf goes. */
+/* From now on http_stream_head and http_stream_write hold the answer's bytes in buf and write
+ * them when it is full, in records of up to HTTP_STREAM_HOLD bytes, so many small writes
+ * become one. The caller owns buf and calls http_stream_flush whenever it would wait for
+ * more, and http_stream_end (or http_stream_flush) before buf goes. */
 #define HTTP_STREAM_HOLD 65528 /* the largest FastCGI record without padding */
 void http_stream_hold(struct http_req *r, char *buf, size_t cap);
 int http_stream_flush(struct http_req *r);
+/* The answer is complete: what is held goes out, with the request's end records when it
+ * fits libfcgi's buffer (one write for a small answer). -1 when the caller is gone. */
+int http_stream_end(struct http_req *r);
 /* Up to n bytes of the request body; 0 at its end. */
 size_t http_stream_read(struct http_req *r, void *p, size_t n);
 

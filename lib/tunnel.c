@@ -383,9 +383,11 @@ static size_t stream_read(char *p, size_t size, size_t n, void *arg)
 	return got;
 }
 
-static bool stream_flush(struct tunnel_stream *s)
+static bool stream_flush(struct tunnel_stream *s, bool done)
 {
-	if (s->head_sent && !s->caller_gone && s->on_flush && s->on_flush(s->arg))
+	int (*flush)(void *) = done && s->on_end ? s->on_end : s->on_flush;
+
+	if (s->head_sent && !s->caller_gone && flush && flush(s->arg))
 		s->caller_gone = true;
 	return s->caller_gone;
 }
@@ -398,11 +400,11 @@ static int stream_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 {
 	struct tunnel_stream *s = arg;
 
-	(void)dt;
-	(void)dn;
 	(void)ut;
 	(void)un;
-	if (stream_flush(s))
+	/* the whole body is in (its Content-Length reached): libcurl ends the transfer without
+	 * waiting, and the last flush takes it with the request's end (on_end) */
+	if (!(s->on_end && dt > 0 && dn >= dt) && stream_flush(s, false))
 		return 1;
 	return !s->head_sent && s->head_timeout_ms > 0 && clock_mono_ms() > s->deadline_ms;
 }
@@ -465,7 +467,7 @@ int tunnel_stream_run(CURL *c, struct tunnel_stream *s, struct berr *e)
 	}
 	curl_slist_free_all(list);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* s's goes with it; the handle stays */
-	(void)stream_flush(s);
+	(void)stream_flush(s, rc == CURLE_OK);
 	if (rc != CURLE_OK)
 		tunnel_drop_connection(c);
 	stream_lines_free(s);

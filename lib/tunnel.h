@@ -75,6 +75,9 @@ struct tunnel_stream {
 	/* Optional: libcurl has passed on all it had for now and will wait for more, or the answer
 	 * is complete; what on_data held back goes out now. Nonzero: the caller is gone. */
 	int (*on_flush)(void *arg);
+	/* Optional: the answer is complete; what on_data held back goes out, with the end of the
+	 * caller's request if it can. Without it on_flush is called. Nonzero: the caller is gone. */
+	int (*on_end)(void *arg);
 	void *arg;
 	long head_timeout_ms;              /* from the request's last byte to the answer's head */
 	/* out */
