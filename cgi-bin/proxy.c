@@ -256,21 +256,6 @@ static int proxy_target(struct http_req *r, const char **slug, const char **path
 	return B_OK;
 }
 
-/* CONTENT_LENGTH as lighttpd gives it (it spools a chunked upload to learn it). */
-static int body_length(struct http_req *r, long long *len, struct berr *e)
-{
-	const char *v = http_param(r, "CONTENT_LENGTH");
-	char *end;
-
-	*len = 0;
-	if (!v || !*v)
-		return B_OK;
-	*len = strtoll(v, &end, 10);
-	if (*end || *len < 0)
-		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a length");
-	return B_OK;
-}
-
 static void handle(struct http_ctx *ctx, struct http_req *r)
 {
 	struct proxy_call c = {.r = r};
@@ -282,7 +267,7 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 	long long len = 0;
 
 	http_stream_hold(r, hold, sizeof(hold));
-	if (proxy_target(r, &slug, &path, &e) || body_length(r, &len, &e))
+	if (proxy_target(r, &slug, &path, &e) || http_body_length(r, &len, &e))
 		http_respond_error(r, &e);
 	else if (!method_valid(r->method))
 		http_fail(r, B_EINVAL, "method", "%.40s is not an HTTP method", r->method);

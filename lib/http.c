@@ -351,23 +351,45 @@ int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e)
 	return B_OK;
 }
 
-int http_read_body(struct http_req *r, size_t max, char **out, size_t *out_len, struct berr *e)
+int http_body_length(struct http_req *r, long long *len, struct berr *e)
 {
 	const char *cl = http_param(r, "CONTENT_LENGTH");
-	unsigned long long len;
-	char *end, *body;
+	char *end;
+
+	*len = 0;
+	if (!cl || !*cl) {
+		/* lighttpd spools a chunked body to count it; a server that passes one on as it
+		 * comes would have it taken for no body at all */
+		if (http_param(r, "HTTP_TRANSFER_ENCODING"))
+			return berr_set(e, B_EINVAL, "Content-Length", "the body came without a length "
+					"(chunked): the web server must count it and pass "
+					"CONTENT_LENGTH (Apache mod_proxy_fcgi: SetEnv proxy-sendcl 1)");
+		return B_OK;
+	}
+	errno = 0;
+	*len = strtoll(cl, &end, 10);
+	if (errno || *end || *len < 0 || end == cl) {
+		*len = 0;
+		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a length");
+	}
+	return B_OK;
+}
+
+int http_read_body(struct http_req *r, size_t max, char **out, size_t *out_len, struct berr *e)
+{
+	long long len;
+	char *body;
 	struct wipe *w;
 	size_t got = 0;
+	int rc;
 
 	*out = NULL;
 	*out_len = 0;
 	if (!content_type_json(http_header(r, "Content-Type")))
 		return berr_set(e, B_EMEDIA, "Content-Type", "Content-Type must be application/json");
-	errno = 0;
-	len = cl && *cl ? strtoull(cl, &end, 10) : 0;
-	if (errno || (cl && *cl && *end))
-		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a number");
-	if (len > max)
+	if ((rc = http_body_length(r, &len, e)))
+		return rc;
+	if ((unsigned long long)len > max)
 		return berr_set(e, B_ETOOBIG, "", "the request body is larger than %zu bytes", max);
 	body = arena_alloc(r->arena, (size_t)len + 1);
 	/* a body may hold a password or a vault value: zeroed with the request, not just freed,
@@ -377,8 +399,8 @@ int http_read_body(struct http_req *r, size_t max, char **out, size_t *out_len, 
 	w->p = body;
 	w->n = (size_t)len + 1;
 	arena_defer(r->arena, wipe, w);
-	while (got < len) {
-		size_t want = len - got > HTTP_READ_CHUNK ? HTTP_READ_CHUNK : len - got;
+	while (got < (size_t)len) {
+		size_t want = (size_t)len - got > HTTP_READ_CHUNK ? HTTP_READ_CHUNK : (size_t)len - got;
 		int n = FCGX_GetStr(body + got, (int)want, r->fcgx->in);
 
 		if (n <= 0)

@@ -71,6 +71,11 @@ const char *http_header(const struct http_req *r, const char *name);
  * (before reading a byte when Content-Length says so), 400 for bad JSON. *out is freed when
  * the request's arena is reset. */
 int http_read_json(struct http_req *r, size_t max, cJSON **out, struct berr *e) B_MUST_CHECK;
+/* The request body's length from CONTENT_LENGTH, 0 without a body. B_EINVAL (Content-Length)
+ * when it is not a length, or when a chunked body came without one: a web server that passes
+ * a body on as it comes (rather than spooling it to count it, as lighttpd does) would have it
+ * read as no body at all. */
+int http_body_length(struct http_req *r, long long *len, struct berr *e) B_MUST_CHECK;
 /* The same checks, then the body as it came (NUL-terminated, len bytes, zeroed with the
  * request's arena), for a program that parses it itself. */
 int http_read_body(struct http_req *r, size_t max, char **out, size_t *len,

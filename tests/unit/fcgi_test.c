@@ -88,6 +88,19 @@ static void handler(struct http_ctx *ctx, struct http_req *r)
 		http_stream_hold(r, NULL, 0);
 		return;
 	}
+	if (strcmp(r->path, "/length") == 0) {
+		struct berr e = {0};
+		long long n;
+		char out[32];
+
+		if (http_body_length(r, &n, &e)) {
+			http_respond_error(r, &e);
+		} else {
+			snprintf(out, sizeof(out), "length %lld", n);
+			http_respond(r, 200, "text/plain", out, strlen(out), NULL);
+		}
+		return;
+	}
 	if (strcmp(r->path, "/big") == 0) {
 		for (size_t i = 0; i < sizeof(body); i++)
 			body[i] = (char)(i % 251);
@@ -196,22 +209,30 @@ static size_t param(unsigned char *out, const char *name, const char *value)
 }
 
 /* A request as lighttpd sends one; body_eof sends the empty stdin record that ends the body. */
-static int request(const char *uri, const char *content_length, bool body_eof)
+static int request_te(const char *uri, const char *content_length, const char *te,
+		      bool body_eof)
 {
 	unsigned char begin[8] = {0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0}, p[512];
 	size_t n = 0;
 	int fd = dial();
 
-	n += param(p + n, "REQUEST_METHOD", content_length ? "POST" : "GET");
+	n += param(p + n, "REQUEST_METHOD", content_length || te ? "POST" : "GET");
 	n += param(p + n, "REQUEST_URI", uri);
 	if (content_length)
 		n += param(p + n, "CONTENT_LENGTH", content_length);
+	if (te)
+		n += param(p + n, "HTTP_TRANSFER_ENCODING", te);
 	record(fd, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
 	record(fd, FCGI_PARAMS, p, n);
 	record(fd, FCGI_PARAMS, NULL, 0);
 	if (body_eof)
 		record(fd, FCGI_STDIN, NULL, 0);
 	return fd;
+}
+
+static int request(const char *uri, const char *content_length, bool body_eof)
+{
+	return request_te(uri, content_length, NULL, body_eof);
 }
 
 static void read_full(int fd, void *p, size_t n)
@@ -395,6 +416,50 @@ Test(fcgi, a_request_with_unread_body_gets_a_lingering_close)
 	cr_assert(not(program_closed(fd)), "the body still coming is read and dropped");
 	free(a.out);
 	close(fd);
+}
+
+/* What /length answered: its status line's code and its body. */
+static int length_answer(const char *content_length, const char *te, char *body, size_t n)
+{
+	int fd = request_te("/length", content_length, te, true);
+	struct answer a;
+	const char *b;
+	int status;
+
+	answer(fd, &a);
+	close(fd);
+	a.out = realloc(a.out, a.len + 1);
+	a.out[a.len] = '\0';
+	status = (int)strtol(a.out + strlen("Status: "), NULL, 10);
+	b = strstr(a.out, "\r\n\r\n");
+	snprintf(body, n, "%s", b ? b + 4 : "");
+	free(a.out);
+	return status;
+}
+
+Test(fcgi, the_body_length_comes_from_content_length)
+{
+	char body[512];
+
+	cr_assert(eq(int, length_answer("12", NULL, body, sizeof(body)), 200));
+	cr_assert(eq(str, body, "length 12"));
+	cr_assert(eq(int, length_answer(NULL, NULL, body, sizeof(body)), 200));
+	cr_assert(eq(str, body, "length 0"), "no CONTENT_LENGTH, no body");
+	cr_assert(eq(int, length_answer("12", "chunked", body, sizeof(body)), 200),
+		  "a chunked body the server counted (lighttpd)");
+	cr_assert(eq(str, body, "length 12"));
+	cr_assert(eq(int, length_answer("12x", NULL, body, sizeof(body)), 400));
+	cr_assert(strstr(body, "\"Content-Length\"") != NULL, "%s", body);
+	cr_assert(eq(int, length_answer("-1", NULL, body, sizeof(body)), 400));
+}
+
+Test(fcgi, a_chunked_body_without_a_length_is_refused_not_taken_for_none)
+{
+	char body[512];
+
+	cr_assert(eq(int, length_answer(NULL, "chunked", body, sizeof(body)), 400));
+	cr_assert(strstr(body, "CONTENT_LENGTH") != NULL, "%s", body);
+	cr_assert(strstr(body, "proxy-sendcl") != NULL, "%s", body);
 }
 
 /* The id of the pool thread that served one call of /thread. */
