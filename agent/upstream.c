@@ -172,16 +172,20 @@ static void up_destroy(struct upstream *u)
 	open_count--;
 }
 
+/* No more callbacks for u: both sides stop, but for a connection going back to the pool,
+ * which goes on reading so the pool watches it from the same event (no epoll change). */
+static void up_quiet(struct upstream *u)
+{
+	bufferevent_disable(u->bev, u->finished && u->keep ? EV_WRITE : EV_READ | EV_WRITE);
+}
+
 void upstream_free(struct upstream *u)
 {
 	if (!u)
 		return;
 	if (u->busy) {
 		u->released = true;
-		/* a connection for the pool goes on reading (up_report): no callback runs before
-		 * the one in hand ends and up_destroy pools it */
-		if (!(u->finished && u->keep))
-			bufferevent_disable(u->bev, EV_READ | EV_WRITE);
+		up_quiet(u); /* no callback runs before the one in hand ends and up_destroy goes */
 		return;
 	}
 	up_destroy(u);
@@ -223,8 +227,7 @@ static void up_report(struct upstream *u, int rc, const struct berr *e)
 	u->finished = true;
 	u->keep = rc == B_OK && up_reusable(u);
 	u->state = UP_DONE;
-	/* a kept connection goes on reading: the pool watches it from the same event */
-	bufferevent_disable(u->bev, u->keep ? EV_WRITE : EV_READ | EV_WRITE);
+	up_quiet(u);
 	evtimer_del(u->deadline);
 	if (!u->released)
 		u->cb.finish(u->arg, rc, e);
@@ -870,9 +873,9 @@ struct upstream *upstream_open(struct event_base *base, const struct upstream_re
 	if (rq->content_length >= 0)
 		head_send(u, FRAME_LENGTH, rq->content_length);
 	if (u->reused) {
-		/* connected, reading, its write side idle (evwrite.h): the head is on its way */
+		/* connected, still reading (keepalive_take), its write side idle (evwrite.h): the
+		 * head is on its way */
 		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);
-		bufferevent_enable(u->bev, EV_READ);
 		evwrite_push(u->bev, UPSTREAM_IO_MAX);
 	} else if (rq->bev) {
 		bufferevent_setcb(u->bev, up_on_read, up_on_write, up_on_event, u);

@@ -368,7 +368,7 @@ int http_body_length(struct http_req *r, long long *len, struct berr *e)
 	}
 	errno = 0;
 	*len = strtoll(cl, &end, 10);
-	if (errno || *end || *len < 0 || end == cl) {
+	if (errno || *end || *len < 0) {
 		*len = 0;
 		return berr_set(e, B_EINVAL, "Content-Length", "Content-Length is not a length");
 	}
