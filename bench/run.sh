@@ -3,7 +3,9 @@
 # agent on this machine's Docker engine) in a temporary state directory, deploys the fixture
 # image berth-fixture:test, and measures, in one run, side by side:
 #   1. req/s and p50/p99 latency (wrk, 100-byte GET, -c32 and -c1) straight to the container's
-#      bridge address, through berth's proxy, and through nginx proxy_pass to the same container;
+#      bridge address, through berth's proxy, and through nginx proxy_pass to the same container,
+#      with each part's CPU time per call at -c32 and the req/s the rest of the path would allow
+#      if the proxy programs cost nothing;
 #   2. MB/s for a 1 GiB download and upload, direct and through the proxy, with the peak RSS
 #      of gatewayd, the agent, the proxy programs and lighttpd (sampled every 100 ms);
 #   3. how many concurrent SSE streams the proxy holds (bench/sse-clients, ramped).
@@ -252,9 +254,53 @@ wrk_run() { # NAME CONNS URL [HEADER]
 		END { printf "%s %s %.0f %.3f %.3f %d\n", name, c, rps, p50, p99, bad }' \
 		"$state/wrk-$name-$c.txt"
 }
+# CPU per call: each part's user + system time over a -c32 run, threads and all, from /proc and
+# the container's cgroup (its server forks per connection); wrk's from the shell's children.
+hz=$(getconf CLK_TCK)
+cid_full=$(docker inspect -f '{{.Id}}' "$cid" 2>/dev/null)
+container_us() { # -> the container's CPU time in us, or nothing where its cgroup is not found
+	local f k v
+	for f in "/sys/fs/cgroup/cpuacct/docker/$cid_full/cpuacct.usage" \
+		 "/sys/fs/cgroup/cpu,cpuacct/docker/$cid_full/cpuacct.usage"; do
+		[ -r "$f" ] && { read -r v < "$f"; echo $((v / 1000)); return; }
+	done
+	for f in "/sys/fs/cgroup/system.slice/docker-$cid_full.scope/cpu.stat" \
+		 "/sys/fs/cgroup/docker/$cid_full/cpu.stat"; do
+		[ -r "$f" ] || continue
+		while read -r k v; do [ "$k" = usage_usec ] && { echo "$v"; return; }; done < "$f"
+	done
+}
+ticks() { # PID... -> their utime + stime in clock ticks (pure bash: no child of ours counts)
+	local t=0 p f
+	for p in "$@"; do
+		read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+		t=$((t + f[13] + f[14]))
+	done
+	echo "$t"
+}
+wrk_us() { # FILE: the main shell's `times` (a subshell's children start at 0) -> its children's us
+	awk 'END { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+		printf "%d", t * 1000000 }' "$1"; }
+cpu_snap() { # WRK-US -> "wrk container lighttpd proxy gatewayd agent" in us ("-": unknown)
+	local tu=$((1000000 / hz)) c
+	c=$(container_us)
+	# shellcheck disable=SC2046 # one PID per word
+	echo "$1 ${c:--} $(($(ticks "$lighttpd_pid") * tu))" \
+		"$(($(ticks $(proxy_pids)) * tu)) $(($(ticks "$gw_pid") * tu)) $(($(ticks "$agent_pid") * tu))"
+}
+cpu_per_call() { # NAME BEFORE AFTER -> "NAME us-per-call x 6" from the run's request count
+	local n
+	n=$(awk '/ requests in /{ print $1 }' "$state/wrk-$1-32.txt")
+	awk -v name="$1" -v n="${n:-0}" -v a="$2" -v b="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		printf "%s", name; for (i = 1; i <= 6; i++)
+			printf " %s", (x[i] == "-" || y[i] == "-" || n == 0) ? "-" : sprintf("%.0f", (y[i] - x[i]) / n)
+		printf "\n" }'
+}
+
 echo "bench: small requests (wrk, ${duration}s each)" >&2
 [ "$(curl -s -H "$auth" "$proxy$small" | wc -c)" = 100 ] || die "the proxy did not return 100 bytes"
 : > "$state/small.txt"
+: > "$state/cpu.txt"
 for target in direct proxy nginx; do
 	case $target in
 	direct) url=$direct$small key="" ;;
@@ -265,7 +311,13 @@ for target in direct proxy nginx; do
 	wrk -t1 -c1 -d1s "${warm[@]}" "$url" > /dev/null 2>&1 # warm up
 	for c in 1 32; do
 		[ "$target" = proxy ] && proxy_check "wrk -c$c"
+		before=$(cpu_snap 0)
+		times > "$state/times-0.txt"
 		wrk_run "$target" "$c" "$url" "$key" >> "$state/small.txt"
+		times > "$state/times-1.txt"
+		w=$(($(wrk_us "$state/times-1.txt") - $(wrk_us "$state/times-0.txt")))
+		[ "$c" = 32 ] && [ "$target" != nginx ] &&
+			cpu_per_call "$target" "$before" "$(cpu_snap "$w")" >> "$state/cpu.txt"
 		note "$(tail -n 1 "$state/small.txt")"
 	done
 done
@@ -346,13 +398,28 @@ for t in direct proxy nginx; do
 		"$(small_get $t 32 3)" "$(small_get $t 32 4)" "$(small_get $t 32 5)" "$(small_get $t 32 6)" \
 		"$(small_get $t 1 3)" "$(small_get $t 1 4)" "$(small_get $t 1 5)" "$(small_get $t 1 6)"
 done
+if [ -s "$state/cpu.txt" ]; then
+	echo
+	printf '%-28s %7s %10s %9s %7s %9s %7s %7s\n' "CPU us per call, -c32" wrk container lighttpd \
+		proxy gatewayd agent total
+	awk -v cores="$(nproc)" -v d32="$(small_get direct 32 3)" '
+		{ t = 0; for (i = 2; i <= 7; i++) if ($i != "-") t += $i
+		  printf "%-28s %7s %10s %9s %7s %9s %7s %7s\n", ($1 == "direct" ? "direct" : "berth proxy"),
+			$2, $3, ($1 == "direct" ? "" : $4), ($1 == "direct" ? "" : $5),
+			($1 == "direct" ? "" : $6), ($1 == "direct" ? "" : $7), t
+		  if ($1 == "proxy" && $5 != "-" && t > $5) { rest = t - $5; bound = cores * 1e6 / rest } }
+		END { if (bound > 0 && d32 > 0)
+			printf "without the proxy programs, the rest (%d us a call) caps the proxy at %.0f req/s on %d cores: %.0f %% of direct\n",
+				rest, bound, cores, 100 * bound / d32 }' "$state/cpu.txt"
+fi
 echo
 printf '%-28s %10s %7s %12s %9s\n' "1 GiB body" "MB/s" "status" "bytes" "complete"
 for b in download-direct download-proxy upload-direct upload-proxy; do
 	whole=NO
 	if [ "$(bulk_get $b 4)" = "$gib" ] && [ "$(bulk_get $b 3)" = 200 ]; then whole=yes; fi
 	printf '%-28s %10s %7s %12s %9s\n' "$b" "$(bulk_get $b 2)" "$(bulk_get $b 3)" "$(bulk_get $b 4)" "$whole"
-	[ $whole = yes ] || echo "$b: $(bulk_get $b 4) of $gib bytes, status $(bulk_get $b 3)" >> "$state/notes.txt"
+	[ $whole = yes ] || [[ $only != *" bulk "* ]] ||
+		echo "$b: $(bulk_get $b 4) of $gib bytes, status $(bulk_get $b 3)" >> "$state/notes.txt"
 done
 echo
 printf '%-28s %21s %21s %21s %21s\n' "RSS MB (start -> peak)" "gatewayd" "agent" "proxy (all procs)" "lighttpd"
