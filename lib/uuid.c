@@ -1,9 +1,43 @@
 #include "berth.h"
 #include "uuid.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+/* Randomness is drawn a pool at a time: one getrandom() per 16 ids instead of one per id (a
+ * system call costs microseconds on a virtual machine, and every request gets an id). */
+#define POOL_LEN 256
+
+static _Thread_local unsigned char pool[POOL_LEN];
+static _Thread_local size_t pool_left;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* A forked child has a copy of the calling thread's pool: it must not hand out the same
+ * bytes as its parent. */
+static void pool_drop(void)
+{
+	pool_left = 0;
+}
+
+static void fork_watch(void)
+{
+	pthread_atfork(NULL, NULL, pool_drop);
+}
+
+static void random_bytes(unsigned char *out, size_t n)
+{
+	pthread_once(&fork_once, fork_watch);
+	if (pool_left < n) {
+		randombytes_buf(pool, sizeof(pool));
+		pool_left = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - pool_left, n);
+	sodium_memzero(pool + sizeof(pool) - pool_left, n);
+	pool_left -= n;
+}
 
 static uint64_t now_millis(void)
 {
@@ -22,7 +56,7 @@ void uuid_v7(char out[UUID_STR_LEN + 1])
 	unsigned char b[16];
 	uint64_t ms = now_millis();
 
-	randombytes_buf(b, sizeof(b));
+	random_bytes(b, sizeof(b));
 	if (ms <= last_ms) {
 		ms = last_ms;
 		seq++;

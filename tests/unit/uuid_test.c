@@ -7,7 +7,9 @@
 #include <criterion/new/assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static void setup(void)
 {
@@ -68,6 +70,52 @@ Test(uuid, ids_increase_past_4096_in_one_millisecond)
 		cr_assert(uuid_valid(cur));
 		memcpy(prev, cur, sizeof(cur));
 	}
+}
+
+/* The last 12 hex digits are random bytes only (no clock, no counter). */
+static const char *tail(const char *id)
+{
+	return id + UUID_STR_LEN - 12;
+}
+
+Test(uuid, random_parts_differ_across_pool_refills)
+{
+	enum { N = 200 }; /* randomness comes 16 ids to a pool: this spans a dozen refills */
+	static char ids[N][UUID_STR_LEN + 1];
+
+	for (int i = 0; i < N; i++) {
+		uuid_v7(ids[i]);
+		for (int j = 0; j < i; j++)
+			cr_assert(strcmp(tail(ids[i]), tail(ids[j])) != 0, "ids %d and %d share %s", j,
+				  i, tail(ids[i]));
+	}
+}
+
+Test(uuid, a_forked_child_does_not_repeat_its_parents_randomness)
+{
+	char mine[UUID_STR_LEN + 1], theirs[UUID_STR_LEN + 1] = "";
+	int fd[2];
+	pid_t pid;
+	int status;
+
+	uuid_v7(mine); /* the pool now holds the bytes of the next 15 ids */
+	cr_assert(eq(int, pipe(fd), 0));
+	pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		char id[UUID_STR_LEN + 1];
+
+		uuid_v7(id);
+		_exit(write(fd[1], id, UUID_STR_LEN) == UUID_STR_LEN ? 0 : 1);
+	}
+	cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+	cr_assert(eq(int, status, 0), "the child ended with status %d", status);
+	cr_assert(eq(sz, (size_t)read(fd[0], theirs, UUID_STR_LEN), (size_t)UUID_STR_LEN));
+	close(fd[0]);
+	close(fd[1]);
+	uuid_v7(mine);
+	cr_assert(strcmp(tail(mine), tail(theirs)) != 0, "parent and child both made ...%s",
+		  tail(mine));
 }
 
 Test(uuid, v7_millis_is_close_to_now)
