@@ -256,12 +256,26 @@ static int proxy_target(struct http_req *r, const char **slug, const char **path
 	return B_OK;
 }
 
+/* The caller and the route in one read transaction, ended before the call: a stream may
+ * last for hours, a reader must not. */
+static int proxy_lookup(struct http_ctx *ctx, struct proxy_call *c, struct principal *p,
+			const char *slug, struct route *rt, struct berr *e)
+{
+	int rc = store_read_begin(ctx->store, e);
+
+	if (!rc && !(rc = proxy_auth(ctx, c, p, e)))
+		rc = route_resolve(ctx->store, p->team_id, slug, rt, e);
+	store_read_end(ctx->store);
+	auth_touch(ctx->store, p);
+	return rc;
+}
+
 static void handle(struct http_ctx *ctx, struct http_req *r)
 {
 	struct proxy_call c = {.r = r};
 	char hold[HTTP_STREAM_HOLD]; /* the answer's bytes that came together go out together */
 	const char *slug = NULL, *path = NULL;
-	struct principal p;
+	struct principal p = {0};
 	struct berr e = {0};
 	struct route rt;
 	long long len = 0;
@@ -271,9 +285,8 @@ static void handle(struct http_ctx *ctx, struct http_req *r)
 		http_respond_error(r, &e);
 	else if (!method_valid(r->method))
 		http_fail(r, B_EINVAL, "method", "%.40s is not an HTTP method", r->method);
-	else if (proxy_auth(ctx, &c, &p, &e) ||
+	else if (proxy_lookup(ctx, &c, &p, slug, &rt, &e) ||
 		 proxy_headers(&c, ctx->app->cfg.invoke_timeout_s * 1000, &e) ||
-		 route_resolve(ctx->store, p.team_id, slug, &rt, &e) ||
 		 proxy_call(ctx, &c, &rt, path, len, &e)) {
 		if (!r->responded)
 			http_respond_error(r, &e);

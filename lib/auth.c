@@ -214,13 +214,16 @@ static int key_shape(const char *raw)
 
 /* last_used_at is written at most once a minute per key: a write per request would cap the
  * runtime path at SQLite's insert rate (DESIGN.md, measured baselines). */
-static void credential_touch(struct store *s, const char *id, int64_t last, int64_t now)
+static bool touch_due(int64_t last, int64_t now)
+{
+	return !last || now - last >= LAST_USED_GRANULARITY;
+}
+
+static void credential_touch(struct store *s, const char *id, int64_t now)
 {
 	static const char sql[] = "UPDATE credentials SET last_used_at = ? WHERE id = ?";
 	sqlite3_stmt *st;
 
-	if (last && now - last < LAST_USED_GRANULARITY)
-		return;
 	if (!(st = store_stmt(s, sql, NULL)))
 		return;
 	store_bind_int(st, 1, now);
@@ -229,9 +232,17 @@ static void credential_touch(struct store *s, const char *id, int64_t last, int6
 		log_warn("cannot record last use of credential %s", id);
 }
 
+void auth_touch(struct store *s, struct principal *p)
+{
+	if (!p->touch_pending)
+		return;
+	p->touch_pending = false;
+	credential_touch(s, p->credential_id, clock_now());
+}
+
 /* Copies the matching row of the prefix lookup into p; 401 when none matches. */
 static int credential_match(struct store *s, sqlite3_stmt *st, const char *hash, int kind,
-			    struct principal *p, int64_t *last, struct berr *e)
+			    struct principal *p, struct berr *e)
 {
 	int64_t now = clock_now();
 	int rc;
@@ -251,7 +262,7 @@ static int credential_match(struct store *s, sqlite3_stmt *st, const char *hash,
 		snprintf(p->credential_id, sizeof(p->credential_id), "%s", store_col_text(st, 0));
 		snprintf(p->team_id, sizeof(p->team_id), "%s", store_col_text(st, 2));
 		snprintf(p->user_id, sizeof(p->user_id), "%s", store_col_text(st, 3));
-		*last = sqlite3_column_int64(st, 7);
+		p->last_used_at = sqlite3_column_int64(st, 7);
 		return B_OK;
 	}
 	if (rc < 0)
@@ -266,7 +277,7 @@ int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 		" FROM credentials WHERE key_prefix = ?";
 	char hash[SHA256_HEX_LEN + 1], prefix[KEY_PREFIX_LEN + 1];
 	int kind = key_shape(raw);
-	int64_t last = 0;
+	int64_t now;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -277,11 +288,15 @@ int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 	crypto_sha256_hex(raw, strlen(raw), hash);
 	snprintf(prefix, sizeof(prefix), "%.*s", KEY_PREFIX_LEN, raw);
 	store_bind_text(st, 1, prefix);
-	rc = credential_match(s, st, hash, kind, p, &last, e);
+	rc = credential_match(s, st, hash, kind, p, e);
 	sqlite3_reset(st);
-	if (!rc)
-		credential_touch(s, p->credential_id, last, clock_now());
-	return rc;
+	if (rc || !touch_due(p->last_used_at, now = clock_now()))
+		return rc;
+	if (store_in_txn(s))
+		p->touch_pending = true;
+	else
+		credential_touch(s, p->credential_id, now);
+	return B_OK;
 }
 
 /* Whether scope accepts a principal of kind k; fills the 403 when it does not. */

@@ -31,6 +31,9 @@ struct principal {
 	char user_id[UUID_STR_LEN + 1];       /* "" for sk- and ak- */
 	char credential_id[UUID_STR_LEN + 1]; /* "" for JWTs */
 	enum role role;                       /* sk- acts as a member; ak- has none */
+	int64_t last_used_at;                 /* the key's, as read; 0 for JWTs and never used */
+	bool touch_pending;                   /* last_used_at is due but was not written: see
+					       * auth_credential_check */
 };
 
 struct auth_keys {
@@ -65,9 +68,14 @@ int auth_credential_issue(struct store *s, enum cred_kind kind, const char *team
 			  const char *user_id, const char *name, int64_t expires_at,
 			  char id[UUID_STR_LEN + 1], char raw[KEY_MAX + 1],
 			  struct berr *e) B_MUST_CHECK;
-/* Looks a raw key up: 401 for unknown, malformed, revoked or expired keys. */
+/* Looks a raw key up: 401 for unknown, malformed, revoked or expired keys. Records the key's
+ * last use (at most once a minute) unless a transaction is open: a write inside a read
+ * transaction fails once another connection has committed, so it sets p->touch_pending and
+ * the caller calls auth_touch after ending the transaction. */
 int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 			  struct berr *e) B_MUST_CHECK;
+/* Writes the last use that auth_credential_check left pending; nothing when none is. */
+void auth_touch(struct store *s, struct principal *p);
 
 /* Authenticates one request from its Authorization and X-Team-ID headers (either NULL when
  * absent) for the given scope. */

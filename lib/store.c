@@ -206,6 +206,31 @@ void store_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int store_read_begin(struct store *s, struct berr *e)
+{
+	static const char sql[] = "BEGIN DEFERRED";
+	sqlite3_stmt *st = store_stmt(s, sql, e);
+
+	return st ? store_exec_stmt(s, st, e) : B_ESTORE;
+}
+
+void store_read_end(struct store *s)
+{
+	static const char sql[] = "COMMIT";
+	sqlite3_stmt *st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	/* a read transaction commits without writing; should COMMIT fail, ROLLBACK ends it */
+	if (!(st = store_stmt(s, sql, NULL)) || store_exec_stmt(s, st, NULL))
+		store_rollback(s);
+}
+
+bool store_in_txn(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
 int store_changes(struct store *s)
 {
 	return sqlite3_changes(s->db);

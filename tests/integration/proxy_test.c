@@ -170,6 +170,32 @@ Test(proxy, with_x_berth_key_the_callers_authorization_reaches_the_container)
 	h_resp_free(&r);
 }
 
+/* The proxy reads the key and the route in one transaction and records the key's use after
+ * it: the use must still be recorded, for a call that is answered and for one that is not. */
+Test(proxy, a_keys_last_use_is_recorded_after_its_call)
+{
+	static const char used[] = "SELECT count(*) FROM credentials WHERE key_prefix = ? AND "
+				   "last_used_at IS NOT NULL";
+	const char *paths[] = {"/api/v1/r/containers/echo/health",
+			       "/api/v1/r/containers/no-such-service/health"};
+	const long want[] = {200, 404};
+
+	for (int i = 0; i < 2; i++) {
+		char sk[H_KEY], prefix[16], key[H_KEY + 16];
+		const char *h[] = {key, NULL};
+		struct h_resp r;
+
+		h_ctl_ok(sk, sizeof(sk), "credential", "add", t.team, "integration", "fresh", NULL);
+		snprintf(prefix, sizeof(prefix), "%.12s", sk);
+		snprintf(key, sizeof(key), "X-Berth-Key: %s", sk);
+		cr_assert(eq(long, h_db_count(used, prefix), 0), "a new key has no last use");
+		h_request(&r, "GET", paths[i], h, NULL, 0);
+		cr_assert(eq(long, r.status, want[i]), "%s: %s", paths[i], r.body);
+		h_resp_free(&r);
+		cr_assert(eq(long, h_db_count(used, prefix), 1), "%s: no last use", paths[i]);
+	}
+}
+
 Test(proxy, the_containers_status_headers_and_body_come_back_unchanged)
 {
 	struct h_resp r;

@@ -826,6 +826,57 @@ Test(auth, last_used_is_set_on_first_use)
 	sqlite3_reset(s);
 }
 
+static int64_t last_used(const char *id)
+{
+	static const char sql[] = "SELECT coalesce(last_used_at, 0) FROM credentials WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, NULL);
+	int64_t v;
+
+	store_bind_text(s, 1, id);
+	cr_assert(eq(int, store_step(st, s, NULL), SQLITE_ROW));
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+Test(auth, inside_a_transaction_last_use_waits_for_auth_touch)
+{
+	char id[ID_LEN], raw[KEY_MAX + 1];
+	struct principal p;
+	struct berr e = {0};
+	int64_t before = clock_now();
+
+	issue(CRED_INTEGRATION, team1, NULL, 0, id, raw);
+	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, check(raw, &p, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, p.touch_pending, 1), "due (never used), but a transaction is open");
+	cr_assert(eq(int, store_in_txn(st), 1), "the check wrote nothing, so left it a reader");
+	store_read_end(st);
+	cr_assert(eq(i64, last_used(id), 0), "not written inside the transaction");
+	auth_touch(st, &p);
+	cr_assert(eq(int, p.touch_pending, 0));
+	cr_assert(ge(i64, last_used(id), before));
+}
+
+Test(auth, a_recent_last_use_is_neither_written_nor_left_pending)
+{
+	char id[ID_LEN], raw[KEY_MAX + 1];
+	struct principal p;
+	struct berr e = {0};
+	int64_t first;
+
+	issue(CRED_INTEGRATION, team1, NULL, 0, id, raw);
+	cr_assert(eq(int, check(raw, &p, &e), B_OK), "%s", e.message);
+	first = last_used(id);
+	cr_assert(gt(i64, first, 0), "no transaction: written at once");
+	cr_assert(eq(int, p.touch_pending, 0));
+	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, check(raw, &p, &e), B_OK), "%s", e.message);
+	store_read_end(st);
+	cr_assert(eq(int, p.touch_pending, 0), "used within the minute: nothing due");
+	cr_assert(eq(i64, p.last_used_at, first));
+}
+
 /* ---- auth_request ---- */
 
 /* "Bearer <tok>" into a static buffer. */

@@ -318,6 +318,47 @@ Test(store, begin_inside_a_transaction_fails)
 	store_rollback(st);
 }
 
+Test(store, a_read_transaction_sees_one_snapshot_until_it_ends)
+{
+	struct store *other = NULL;
+	struct berr e = {0};
+
+	open_migrated();
+	cr_assert(eq(int, store_open(dbpath, &other, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, store_in_txn(st), 1));
+	cr_assert(eq(int, count_teams(), 0)); /* the first read takes the snapshot */
+	{
+		struct store *mine = st;
+
+		st = other; /* another connection commits a team meanwhile */
+		cr_assert(eq(int, add_team("t1", "alpha", &e), B_OK), "%s", e.message);
+		cr_assert(eq(int, count_teams(), 1));
+		st = mine;
+	}
+	cr_assert(eq(int, count_teams(), 0), "a read transaction keeps its snapshot");
+	store_read_end(st);
+	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, count_teams(), 1), "after it ends, the commit shows");
+	store_close(other);
+}
+
+Test(store, read_end_without_a_transaction_is_harmless)
+{
+	struct berr e = {0};
+
+	open_migrated();
+	store_read_end(st);
+	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
+	store_read_end(st);
+	store_read_end(st);
+	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, add_team("t1", "alpha", &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, count_teams(), 1));
+}
+
 Test(store, changes_counts_rows_of_last_statement)
 {
 	static const char sql[] = "UPDATE teams SET created_at = 1";
