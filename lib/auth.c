@@ -292,7 +292,7 @@ int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 	sqlite3_reset(st);
 	if (rc || !touch_due(p->last_used_at, now = clock_now()))
 		return rc;
-	if (store_in_txn(s))
+	if (store_in_read_txn(s))
 		p->touch_pending = true;
 	else
 		credential_touch(s, p->credential_id, now);

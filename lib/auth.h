@@ -69,8 +69,8 @@ int auth_credential_issue(struct store *s, enum cred_kind kind, const char *team
 			  char id[UUID_STR_LEN + 1], char raw[KEY_MAX + 1],
 			  struct berr *e) B_MUST_CHECK;
 /* Looks a raw key up: 401 for unknown, malformed, revoked or expired keys. Records the key's
- * last use (at most once a minute) unless a transaction is open: a write inside a read
- * transaction fails once another connection has committed, so it sets p->touch_pending and
+ * last use (at most once a minute) unless a read transaction is open (store_read_begin): a
+ * write there fails once another connection has committed, so it sets p->touch_pending and
  * the caller calls auth_touch after ending the transaction. */
 int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 			  struct berr *e) B_MUST_CHECK;

@@ -216,19 +216,20 @@ int store_read_begin(struct store *s, struct berr *e)
 
 void store_read_end(struct store *s)
 {
-	static const char sql[] = "COMMIT";
+	static const char sql[] = "ROLLBACK";
 	sqlite3_stmt *st;
 
 	if (sqlite3_get_autocommit(s->db))
 		return;
-	/* a read transaction commits without writing; should COMMIT fail, ROLLBACK ends it */
+	if (sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE)
+		log_error("a read transaction wrote: its changes are rolled back");
 	if (!(st = store_stmt(s, sql, NULL)) || store_exec_stmt(s, st, NULL))
 		store_rollback(s);
 }
 
-bool store_in_txn(struct store *s)
+bool store_in_read_txn(struct store *s)
 {
-	return !sqlite3_get_autocommit(s->db);
+	return !sqlite3_get_autocommit(s->db) && sqlite3_txn_state(s->db, NULL) != SQLITE_TXN_WRITE;
 }
 
 int store_changes(struct store *s)

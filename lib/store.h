@@ -44,11 +44,13 @@ void store_rollback(struct store *s);
 /* One read transaction around several lookups, so they see one snapshot and take the WAL's
  * read lock once (two fcntl() calls a transaction). BEGIN DEFERRED: the snapshot is taken by
  * the first read. Keep it short: a reader that stays holds back checkpoints. store_read_end
- * ends it (or any transaction left open) and is safe to call when none is. */
+ * ends it with ROLLBACK, so a write left inside by mistake is not kept; it is safe to call
+ * when no transaction is open. */
 int store_read_begin(struct store *s, struct berr *e) B_MUST_CHECK;
 void store_read_end(struct store *s);
-/* Whether a transaction is open on this connection. */
-bool store_in_txn(struct store *s);
+/* Whether a transaction that has not written is open: a write now would be refused once
+ * another connection has committed (SQLITE_BUSY_SNAPSHOT), or be lost at store_read_end. */
+bool store_in_read_txn(struct store *s);
 /* Rows changed by the last statement. */
 int store_changes(struct store *s);
 

@@ -621,6 +621,24 @@ static int stalled_download(void)
 	return fd;
 }
 
+/* A call may stream for hours: the proxy must not hold its store snapshot that long, or
+ * SQLite could not checkpoint its WAL, which would grow for as long as the call lasts. */
+Test(proxy, a_long_call_holds_no_read_transaction)
+{
+	static const char from_agent[] = "berth_gateway_relay_bytes_total{direction=\"from_agent\"}";
+	long start = h_gateway_metric(from_agent);
+	int fd = stalled_download();
+
+	for (int i = 0; i < 100 && h_gateway_metric(from_agent) - start < (1L << 20); i++)
+		usleep(100 * 1000);
+	cr_assert(gt(long, h_gateway_metric(from_agent) - start, 1L << 20), "the answer streams");
+	/* a commit after the call began, then a checkpoint that needs every reader past it */
+	h_db_exec("UPDATE teams SET team_name = team_name WHERE id = ?", t.team);
+	cr_assert(eq(long, h_db_count("PRAGMA wal_checkpoint(TRUNCATE)", NULL), 0),
+		  "a reader holds an older snapshot while the call streams");
+	close(fd);
+}
+
 /* Between gatewayd and an agent all calls share one connection: callers that stop reading
  * must hold back their own answers only. */
 Test(proxy, callers_that_stop_reading_do_not_hold_back_the_agents_other_calls)

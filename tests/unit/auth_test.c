@@ -850,12 +850,26 @@ Test(auth, inside_a_transaction_last_use_waits_for_auth_touch)
 	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
 	cr_assert(eq(int, check(raw, &p, &e), B_OK), "%s", e.message);
 	cr_assert(eq(int, p.touch_pending, 1), "due (never used), but a transaction is open");
-	cr_assert(eq(int, store_in_txn(st), 1), "the check wrote nothing, so left it a reader");
+	cr_assert(eq(int, store_in_read_txn(st), 1), "the check wrote nothing, so left it a reader");
 	store_read_end(st);
 	cr_assert(eq(i64, last_used(id), 0), "not written inside the transaction");
 	auth_touch(st, &p);
 	cr_assert(eq(int, p.touch_pending, 0));
 	cr_assert(ge(i64, last_used(id), before));
+}
+
+Test(auth, inside_a_write_transaction_last_use_is_written_at_once)
+{
+	char id[ID_LEN], raw[KEY_MAX + 1];
+	struct principal p;
+	struct berr e = {0};
+
+	issue(CRED_INTEGRATION, team1, NULL, 0, id, raw);
+	cr_assert(eq(int, store_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, check(raw, &p, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, p.touch_pending, 0), "a writer may write: nothing is left pending");
+	cr_assert(eq(int, store_commit(st, &e), B_OK), "%s", e.message);
+	cr_assert(gt(i64, last_used(id), 0));
 }
 
 Test(auth, a_recent_last_use_is_neither_written_nor_left_pending)

@@ -325,9 +325,9 @@ Test(store, a_read_transaction_sees_one_snapshot_until_it_ends)
 
 	open_migrated();
 	cr_assert(eq(int, store_open(dbpath, &other, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_in_read_txn(st), 0));
 	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
-	cr_assert(eq(int, store_in_txn(st), 1));
+	cr_assert(eq(int, store_in_read_txn(st), 1));
 	cr_assert(eq(int, count_teams(), 0)); /* the first read takes the snapshot */
 	{
 		struct store *mine = st;
@@ -339,9 +339,26 @@ Test(store, a_read_transaction_sees_one_snapshot_until_it_ends)
 	}
 	cr_assert(eq(int, count_teams(), 0), "a read transaction keeps its snapshot");
 	store_read_end(st);
-	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_in_read_txn(st), 0));
 	cr_assert(eq(int, count_teams(), 1), "after it ends, the commit shows");
 	store_close(other);
+}
+
+Test(store, read_end_keeps_no_write_made_inside)
+{
+	struct berr e = {0};
+
+	open_migrated();
+	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, count_teams(), 0));
+	cr_assert(eq(int, store_in_read_txn(st), 1));
+	cr_assert(eq(int, add_team("t1", "alpha", &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, store_in_read_txn(st), 0), "it has written now");
+	store_read_end(st);
+	cr_assert(eq(int, count_teams(), 0), "a read transaction's stray write is rolled back");
+	cr_assert(eq(int, store_begin(st, &e), B_OK), "%s", e.message);
+	cr_assert(eq(int, store_in_read_txn(st), 0), "BEGIN IMMEDIATE may write");
+	store_rollback(st);
 }
 
 Test(store, read_end_without_a_transaction_is_harmless)
@@ -350,11 +367,11 @@ Test(store, read_end_without_a_transaction_is_harmless)
 
 	open_migrated();
 	store_read_end(st);
-	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_in_read_txn(st), 0));
 	cr_assert(eq(int, store_read_begin(st, &e), B_OK), "%s", e.message);
 	store_read_end(st);
 	store_read_end(st);
-	cr_assert(eq(int, store_in_txn(st), 0));
+	cr_assert(eq(int, store_in_read_txn(st), 0));
 	cr_assert(eq(int, add_team("t1", "alpha", &e), B_OK), "%s", e.message);
 	cr_assert(eq(int, count_teams(), 1));
 }
