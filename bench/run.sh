@@ -19,6 +19,7 @@
 #        (default: the agent dials gatewayd's loopback port, as make run's local agent does) or
 #        lighttpd (it dials lighttpd's /api/v1/agent/connect, as an agent on another host does))
 set -u
+export LC_ALL=C # `times` and awk read and print numbers with a decimal point
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BERTH_BUILD:-$root/build}
 duration=${BENCH_DURATION:-5}
@@ -255,44 +256,59 @@ wrk_run() { # NAME CONNS URL [HEADER]
 		"$state/wrk-$name-$c.txt"
 }
 # CPU per call: each part's user + system time over a -c32 run, threads and all, from /proc and
-# the container's cgroup (its server forks per connection); wrk's from the shell's children.
+# the container's cgroup (its server forks per connection); wrk's from the shell's children;
+# what the machine spent besides (/proc/stat: softirq in other tasks, kworkers, dockerd, ...).
 hz=$(getconf CLK_TCK)
-cid_full=$(docker inspect -f '{{.Id}}' "$cid" 2>/dev/null)
+cg_file="" # the container's cgroup CPU counter, found from its first process's /proc/PID/cgroup
+cpid=$(docker inspect -f '{{.State.Pid}}' "$cid" 2>/dev/null)
+if [ -n "$cpid" ] && [ -r "/proc/$cpid/cgroup" ]; then
+	while IFS=: read -r _ ctrl path; do
+		case ",$ctrl," in
+		*,cpuacct,*) # cgroup v1: wins over the unified line of a hybrid setup
+			for d in /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpuacct; do
+				[ -r "$d$path/cpuacct.usage" ] && { cg_file=$d$path/cpuacct.usage; break 2; }
+			done ;;
+		,,) [ -r "/sys/fs/cgroup$path/cpu.stat" ] && cg_file=/sys/fs/cgroup$path/cpu.stat ;;
+		esac
+	done < "/proc/$cpid/cgroup"
+fi
 container_us() { # -> the container's CPU time in us, or nothing where its cgroup is not found
-	local f k v
-	for f in "/sys/fs/cgroup/cpuacct/docker/$cid_full/cpuacct.usage" \
-		 "/sys/fs/cgroup/cpu,cpuacct/docker/$cid_full/cpuacct.usage"; do
-		[ -r "$f" ] && { read -r v < "$f"; echo $((v / 1000)); return; }
-	done
-	for f in "/sys/fs/cgroup/system.slice/docker-$cid_full.scope/cpu.stat" \
-		 "/sys/fs/cgroup/docker/$cid_full/cpu.stat"; do
-		[ -r "$f" ] || continue
-		while read -r k v; do [ "$k" = usage_usec ] && { echo "$v"; return; }; done < "$f"
-	done
+	local k v
+	case $cg_file in
+	"") ;;
+	*/cpuacct.usage) read -r v < "$cg_file" && echo $((v / 1000)) ;;
+	*) while read -r k v; do [ "$k" = usage_usec ] && { echo "$v"; return; }; done < "$cg_file" ;;
+	esac
 }
 ticks() { # PID... -> their utime + stime in clock ticks (pure bash: no child of ours counts)
 	local t=0 p f
 	for p in "$@"; do
-		read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+		# fields 14 and 15; the names read here (lighttpd, proxy, berth-*) have no spaces
+		read -r -a f 2>/dev/null < "/proc/$p/stat" || continue
 		t=$((t + f[13] + f[14]))
 	done
 	echo "$t"
 }
+machine_ticks() { # user + nice + system + irq + softirq of all CPUs
+	local _ u n sy _ _ irq sirq _
+	read -r _ u n sy _ _ irq sirq _ < /proc/stat
+	echo $((u + n + sy + irq + sirq))
+}
 wrk_us() { # FILE: the main shell's `times` (a subshell's children start at 0) -> its children's us
 	awk 'END { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
-		printf "%d", t * 1000000 }' "$1"; }
-cpu_snap() { # WRK-US -> "wrk container lighttpd proxy gatewayd agent" in us ("-": unknown)
+		printf "%.0f", t * 1000000 }' "$1"; }
+cpu_snap() { # WRK-US -> "wrk container lighttpd proxy gatewayd agent machine" in us ("-": unknown)
 	local tu=$((1000000 / hz)) c
 	c=$(container_us)
 	# shellcheck disable=SC2046 # one PID per word
-	echo "$1 ${c:--} $(($(ticks "$lighttpd_pid") * tu))" \
-		"$(($(ticks $(proxy_pids)) * tu)) $(($(ticks "$gw_pid") * tu)) $(($(ticks "$agent_pid") * tu))"
+	echo "$1 ${c:--} $(($(ticks "$lighttpd_pid") * tu)) $(($(ticks $(proxy_pids)) * tu))" \
+		"$(($(ticks "$gw_pid") * tu)) $(($(ticks "$agent_pid") * tu)) $(($(machine_ticks) * tu))"
 }
-cpu_per_call() { # NAME BEFORE AFTER -> "NAME us-per-call x 6" from the run's request count
+cpu_per_call() { # NAME BEFORE AFTER -> "NAME us-per-call x 7" from the run's request count
 	local n
 	n=$(awk '/ requests in /{ print $1 }' "$state/wrk-$1-32.txt")
 	awk -v name="$1" -v n="${n:-0}" -v a="$2" -v b="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
-		printf "%s", name; for (i = 1; i <= 6; i++)
+		printf "%s", name; for (i = 1; i <= 7; i++)
 			printf " %s", (x[i] == "-" || y[i] == "-" || n == 0) ? "-" : sprintf("%.0f", (y[i] - x[i]) / n)
 		printf "\n" }'
 }
@@ -400,17 +416,20 @@ for t in direct proxy nginx; do
 done
 if [ -s "$state/cpu.txt" ]; then
 	echo
-	printf '%-28s %7s %10s %9s %7s %9s %7s %7s\n' "CPU us per call, -c32" wrk container lighttpd \
-		proxy gatewayd agent total
+	printf '%-28s %5s %9s %8s %6s %8s %6s %6s %6s\n' "CPU us per call, -c32" wrk container \
+		lighttpd proxy gatewayd agent other total
 	awk -v cores="$(nproc)" -v d32="$(small_get direct 32 3)" '
-		{ t = 0; for (i = 2; i <= 7; i++) if ($i != "-") t += $i
-		  printf "%-28s %7s %10s %9s %7s %9s %7s %7s\n", ($1 == "direct" ? "direct" : "berth proxy"),
-			$2, $3, ($1 == "direct" ? "" : $4), ($1 == "direct" ? "" : $5),
-			($1 == "direct" ? "" : $6), ($1 == "direct" ? "" : $7), t
-		  if ($1 == "proxy" && $5 != "-" && t > $5) { rest = t - $5; bound = cores * 1e6 / rest } }
-		END { if (bound > 0 && d32 > 0)
-			printf "without the proxy programs, the rest (%d us a call) caps the proxy at %.0f req/s on %d cores: %.0f %% of direct\n",
-				rest, bound, cores, 100 * bound / d32 }' "$state/cpu.txt"
+		{ d = $1 == "direct"; last = d ? 3 : 7; t = 0; known = 1
+		  for (i = 2; i <= last; i++) if ($i == "-") known = 0; else t += $i
+		  other = ($8 == "-" || !known) ? "-" : $8 - t
+		  printf "%-28s %5s %9s %8s %6s %8s %6s %6s %6s\n", (d ? "direct" : "berth proxy"), $2, $3,
+			(d ? "" : $4), (d ? "" : $5), (d ? "" : $6), (d ? "" : $7), other, $8
+		  if (!d) { rest = t - $5; ok = known && rest > 0 } }
+		END { if (!ok) { print "(a part was not measured: no figure for the rest of the path)"; exit }
+		      bound = cores * 1e6 / rest
+		      printf "at these costs the parts besides the proxy programs take %d us a call: were the proxy\n" \
+			"programs free, %d cores would carry at most %.0f req/s, %.0f %% of direct\n",
+			rest, cores, bound, (d32 > 0 ? 100 * bound / d32 : 0) }' "$state/cpu.txt"
 fi
 echo
 printf '%-28s %10s %7s %12s %9s\n' "1 GiB body" "MB/s" "status" "bytes" "complete"
