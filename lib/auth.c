@@ -290,7 +290,8 @@ int auth_credential_check(struct store *s, const char *raw, struct principal *p,
 	store_bind_text(st, 1, prefix);
 	rc = credential_match(s, st, hash, kind, p, e);
 	sqlite3_reset(st);
-	if (rc || !touch_due(p->last_used_at, now = clock_now()))
+	now = clock_now();
+	if (rc || !touch_due(p->last_used_at, now))
 		return rc;
 	if (store_in_read_txn(s))
 		p->touch_pending = true;

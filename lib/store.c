@@ -202,7 +202,13 @@ int store_commit(struct store *s, struct berr *e)
 
 void store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
+	static const char sql[] = "ROLLBACK";
+	sqlite3_stmt *st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	/* cached: every proxied call ends its read transaction here (store_read_end) */
+	if (!(st = store_stmt(s, sql, NULL)) || store_exec_stmt(s, st, NULL))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -216,15 +222,9 @@ int store_read_begin(struct store *s, struct berr *e)
 
 void store_read_end(struct store *s)
 {
-	static const char sql[] = "ROLLBACK";
-	sqlite3_stmt *st;
-
-	if (sqlite3_get_autocommit(s->db))
-		return;
 	if (sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE)
 		log_error("a read transaction wrote: its changes are rolled back");
-	if (!(st = store_stmt(s, sql, NULL)) || store_exec_stmt(s, st, NULL))
-		store_rollback(s);
+	store_rollback(s);
 }
 
 bool store_in_read_txn(struct store *s)
